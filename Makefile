@@ -1,0 +1,36 @@
+# The two set-up commands of README.md: `make demo` (the main job) and
+# `make test` (install what the tests need and run them). Both create the
+# virtual environment .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Layer, model and loss tests run under both backends (issue: backend-neutral).
+BACKEND_TESTS := tests/ops tests/layers tests/models tests/losses
+
+.PHONY: install test test-tf test-jax demo quickstart clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[tests]"
+	touch $@
+
+install: $(VENV)/.installed
+
+test: install
+	$(PY) -m pytest -q
+	KERAS_BACKEND=jax $(PY) -m pytest -q $(BACKEND_TESTS)
+
+test-tf: install
+	$(PY) -m pytest -q
+
+test-jax: install
+	KERAS_BACKEND=jax $(PY) -m pytest -q $(BACKEND_TESTS)
+
+quickstart: install
+	$(PY) examples/quickstart.py
+
+demo: quickstart
+
+clean:
+	rm -rf $(VENV) *.egg-info runs

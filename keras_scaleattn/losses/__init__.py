@@ -1,0 +1,6 @@
+"""Losses for training the segmenter."""
+
+from keras_scaleattn.losses.segmentation_cross_entropy import (
+    SegmentationCrossEntropy,
+)
+from keras_scaleattn.losses.segmentation_cross_entropy import subsample_labels

@@ -1,0 +1,6 @@
+"""Models built from the layers, and their weight initialisation."""
+
+from keras_scaleattn.models.scale_attention_segmenter import (
+    ScaleAttentionSegmenter,
+)
+from keras_scaleattn.models.vgg16_imagenet import load_vgg16_imagenet_weights

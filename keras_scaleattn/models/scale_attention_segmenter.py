@@ -1,0 +1,222 @@
+import keras
+
+from keras_scaleattn.layers.merge_scores import MERGE_MODES
+from keras_scaleattn.layers.merge_scores import MergeScores
+from keras_scaleattn.layers.resize_like import ResizeLike
+from keras_scaleattn.layers.scale_attention import ScaleAttention
+from keras_scaleattn.layers.scale_pyramid import ScalePyramid
+from keras_scaleattn.layers.scale_pyramid import min_input_size
+from keras_scaleattn.layers.scale_pyramid import validate_scales
+from keras_scaleattn.layers.vgg16_largefov import VGG16LargeFOV
+from keras_scaleattn.layers.vgg_preprocessing import VGGPreprocessing
+from keras_scaleattn.losses.segmentation_cross_entropy import (
+    SegmentationCrossEntropy,
+)
+
+
+def scale_output_name(index):
+    """Name of the output holding scale `index`'s own logits."""
+    return f"scale_logits_{index}"
+
+
+@keras.saving.register_keras_serializable(package="keras_scaleattn")
+class ScaleAttentionSegmenter(keras.Model):
+    """Attention to Scale: a multi-scale DeepLab-LargeFOV with scale attention.
+
+    The input image is resized to every scale (`ScalePyramid`), one
+    DeepLab-LargeFOV VGG-16 trunk with shared weights (`VGG16LargeFOV`)
+    computes fc7 features and fc8 class scores at each scale, the score maps
+    are resized to the finest scale's resolution (`ResizeLike`) and merged
+    per pixel (`MergeScores`): with the weights of the attention head
+    (`ScaleAttention`) over the fc7 features, or by max / average pooling
+    over scales (the paper's baselines). `scales=(1.0,)` is plain
+    DeepLab-LargeFOV.
+
+    Inputs are float RGB images in [0, 255], `[B, H, W, 3]`, of any size
+    with `H, W >= min_input_size(scales)` (33 for the default scales); the
+    Caffe VGG preprocessing happens inside the model. Outputs are a dict:
+
+    - `"logits"`: the merged class scores `[B, h, w, num_classes]` at output
+      stride 8 of the finest scale (`h = ceil(H / 8)` for scale 1); apply
+      `softmax`/`argmax` and upsample to the image for a segmentation.
+    - `"attention"` (merge `"attention"`, two or more scales): the weight of
+      every scale at each position, `[B, h, w, S]`, summing to 1.
+    - `"scale_logits_{s}"` (with `extra_supervision` and two or more
+      scales): scale `s`'s own fc8 scores at its own resolution, for the
+      extra losses of the paper's E-Supv.
+
+    Args:
+        num_classes: int. Number of classes, including background.
+        scales: sequence of floats in (0, 2]. The input scales; the largest
+            is the finest. Defaults to `(1.0, 0.75, 0.5)`.
+        merge: str. `"attention"`, `"max"` or `"average"`.
+            Defaults to `"attention"`.
+        extra_supervision: bool. Whether to expose each scale's logits for
+            the extra losses (used by `compile(loss="auto")`).
+            Defaults to `True`.
+        trunk_width: float. Filter multiplier of the trunk (1.0 = VGG-16).
+            Defaults to `1.0`.
+        attention_filters: int or None. Filters of the attention head's
+            first convolution; None means `round(512 * trunk_width)`.
+            Defaults to `None`.
+        dropout: float. Dropout rate of fc6, fc7 and the attention head.
+            Defaults to `0.5`.
+        **kwargs: `keras.Model` keyword arguments (`name`, `dtype`).
+
+    Example:
+
+    >>> model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5),
+    ...                                 trunk_width=0.125)
+    >>> outputs = model.predict(np.zeros((1, 65, 65, 3)), verbose=0)
+    >>> outputs["logits"].shape, outputs["attention"].shape
+    ((1, 9, 9, 3), (1, 9, 9, 2))
+
+    Reference:
+        [Chen et al., Attention to Scale: Scale-aware Semantic Image
+        Segmentation, CVPR 2016](https://arxiv.org/abs/1511.03339)
+    """
+
+    def __init__(self, num_classes, scales=(1.0, 0.75, 0.5), merge="attention",
+                 extra_supervision=True, trunk_width=1.0,
+                 attention_filters=None, dropout=0.5, **kwargs):
+        scales = validate_scales(scales)
+        if merge not in MERGE_MODES:
+            raise ValueError(
+                f"`merge` must be one of {MERGE_MODES}. Received: merge={merge!r}"
+            )
+        if not isinstance(extra_supervision, bool):
+            raise ValueError(
+                "`extra_supervision` must be a bool. "
+                f"Received: extra_supervision={extra_supervision!r}"
+            )
+        if attention_filters is None:
+            attention_filters = max(1, int(round(512 * trunk_width)))
+        dtype = kwargs.pop("dtype", None)
+
+        images = keras.Input(shape=(None, None, 3), name="images")
+        x = VGGPreprocessing(name="preprocessing", dtype=dtype)(images)
+        pyramid = ScalePyramid(scales=scales, name="scale_pyramid",
+                               dtype=dtype)(x)
+        trunk = VGG16LargeFOV(num_classes=num_classes, width=trunk_width,
+                              dropout=dropout, name="trunk", dtype=dtype)
+        features, scores = [], []
+        for image in pyramid:
+            fc7, fc8 = trunk(image)
+            features.append(fc7)
+            scores.append(fc8)
+
+        finest = scales.index(max(scales))
+        outputs = {}
+        if len(scales) == 1:
+            outputs["logits"] = keras.layers.Identity(
+                name="logits", dtype="float32")(scores[0])
+        else:
+            resize = ResizeLike(name="resize_scores", dtype=dtype)
+            resized = [
+                f if i == finest else resize(f, scores[finest])
+                for i, f in enumerate(scores)
+            ]
+            attention_logits = None
+            if merge == "attention":
+                attention_logits = ScaleAttention(
+                    num_scales=len(scales), filters=attention_filters,
+                    dropout=dropout, target_index=finest,
+                    name="scale_attention", dtype=dtype,
+                )(features)
+            merged = MergeScores(mode=merge, name="merge_scores")(
+                resized, attention_logits
+            )
+            outputs["logits"] = keras.layers.Identity(
+                name="logits", dtype="float32")(merged)
+            if attention_logits is not None:
+                # Softmax in float32, as MergeScores does, so the weights
+                # users read are the ones that merged the scores.
+                outputs["attention"] = keras.layers.Softmax(
+                    axis=-1, name="attention", dtype="float32"
+                )(attention_logits)
+            if extra_supervision:
+                for i, f in enumerate(scores):
+                    name = scale_output_name(i)
+                    outputs[name] = keras.layers.Identity(
+                        name=name, dtype="float32")(f)
+
+        super().__init__(inputs=images, outputs=outputs, **kwargs)
+        self.num_classes = num_classes
+        self.scales = scales
+        self.merge = merge
+        self.extra_supervision = extra_supervision
+        self.trunk_width = float(trunk_width)
+        self.attention_filters = attention_filters
+        self.dropout = float(dropout)
+        self.trunk = trunk
+
+    @property
+    def min_input_size(self):
+        """Smallest height and width this model accepts."""
+        return min_input_size(self.scales)
+
+    @property
+    def supervised_outputs(self):
+        """Names of the outputs that get a loss: the merged and each scale's."""
+        return [name for name in self.output_names
+                if name == "logits" or name.startswith("scale_logits_")]
+
+    def compile(self, optimizer="auto", loss="auto", loss_weights=None,
+                **kwargs):
+        """Configures the model for training, with the paper's defaults.
+
+        Args:
+            optimizer: a Keras optimizer or `"auto"`: SGD with momentum 0.9
+                and learning rate 1e-3 (PAPER.md, "Training").
+            loss: a loss, a dict of losses by output name, or `"auto"`:
+                `SegmentationCrossEntropy` on `"logits"` and, with extra
+                supervision, on every `"scale_logits_{s}"` (1 + S losses).
+            loss_weights: dict of weights by output name; `"auto"` losses
+                are all weighted 1, as in the paper.
+            **kwargs: other `keras.Model.compile` arguments.
+        """
+        if optimizer == "auto":
+            optimizer = keras.optimizers.SGD(learning_rate=1e-3, momentum=0.9)
+        if loss == "auto":
+            loss = {name: SegmentationCrossEntropy()
+                    for name in self.supervised_outputs}
+        super().compile(optimizer=optimizer, loss=loss,
+                        loss_weights=loss_weights, **kwargs)
+
+    def compile_from_config(self, config):
+        # Keras skips restoring the compile state of models that override
+        # `compile`; ours takes the same arguments, so restore it as the base
+        # class would.
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if self.built and getattr(self, "optimizer", None) is not None:
+            self.optimizer.build(self.trainable_variables)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                     training=True):
+        # One label map supervises every output: `fit(images, labels)` works
+        # with the dict of losses that extra supervision needs.
+        if y is not None and not isinstance(y, dict):
+            y = {name: y for name in self.supervised_outputs}
+        if isinstance(y, dict) and isinstance(y_pred, dict):
+            y_pred = {name: y_pred[name] for name in y}
+        return super().compute_loss(x=x, y=y, y_pred=y_pred,
+                                    sample_weight=sample_weight,
+                                    training=training)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "num_classes": self.num_classes,
+            "scales": self.scales,
+            "merge": self.merge,
+            "extra_supervision": self.extra_supervision,
+            "trunk_width": self.trunk_width,
+            "attention_filters": self.attention_filters,
+            "dropout": self.dropout,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -1,0 +1,4 @@
+"""Backend-neutral tensor operations used by the layers."""
+
+from keras_scaleattn.ops.resize import resize_bilinear_align_corners
+from keras_scaleattn.ops.resize import scaled_size

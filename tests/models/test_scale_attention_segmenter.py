@@ -1,0 +1,208 @@
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_scaleattn import ScaleAttentionSegmenter
+from keras_scaleattn.layers import ScaleAttention
+from tests import references
+
+TINY = dict(trunk_width=0.0625, attention_filters=8)
+
+
+def _images(rng, batch=2, h=33, w=33):
+    return rng.uniform(0, 255, size=(batch, h, w, 3)).astype("float32")
+
+
+@pytest.mark.parametrize("scales", [(1.0,), (1.0, 0.5), (1.0, 0.75, 0.5),
+                                    (1.0, 0.75, 0.5, 0.25)])
+@pytest.mark.parametrize("size", [(65, 65), (67, 81)])
+def test_outputs_for_1_to_4_scales(rng, scales, size):
+    model = ScaleAttentionSegmenter(num_classes=4, scales=scales, **TINY)
+    out = model(_images(rng, 1, *size))
+    h, w = (references.caffe_output_size(s) for s in size)
+    assert tuple(out["logits"].shape) == (1, h, w, 4)
+    if len(scales) == 1:
+        assert set(out) == {"logits"}
+        return
+    assert set(out) == {"logits", "attention"} | {
+        f"scale_logits_{i}" for i in range(len(scales))}
+    assert tuple(out["attention"].shape) == (1, h, w, len(scales))
+    weights = keras.ops.convert_to_numpy(out["attention"])
+    np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
+    for i, s in enumerate(scales):
+        side = [references.caffe_output_size(int(np.floor((n - 1) * s + 1e-4)) + 1)
+                for n in size]
+        assert tuple(out[f"scale_logits_{i}"].shape) == (1, *side, 4)
+
+
+def test_merged_output_is_equation_1_of_the_model_parts(rng):
+    # Rebuild g = sum_s w^s up(f^s) from the model's own per-scale outputs and
+    # attention weights, with the NumPy Caffe-Interp resize.
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.75, 0.5),
+                                    **TINY)
+    out = model.predict(_images(rng, 1, 49, 57), verbose=0)
+    h, w = out["logits"].shape[1:3]
+    maps = [references.resize_align_corners(out[f"scale_logits_{i}"], h, w)
+            for i in range(3)]
+    expected = sum(out["attention"][..., i:i + 1] * maps[i] for i in range(3))
+    np.testing.assert_allclose(out["logits"], expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("merge, reduce", [("max", np.max), ("average", np.mean)])
+def test_baseline_merges(rng, merge, reduce):
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5),
+                                    merge=merge, **TINY)
+    out = model.predict(_images(rng, 1, 41, 41), verbose=0)
+    assert "attention" not in out
+    h, w = out["logits"].shape[1:3]
+    maps = np.stack([references.resize_align_corners(out[f"scale_logits_{i}"], h, w)
+                     for i in range(2)])
+    np.testing.assert_allclose(out["logits"], reduce(maps, axis=0), atol=1e-4)
+
+
+def test_single_scale_is_plain_largefov(rng):
+    model = ScaleAttentionSegmenter(num_classes=21, scales=(1.0,))
+    assert model.count_params() == 20_505_429
+    assert not any(isinstance(l, ScaleAttention) for l in model.layers)
+
+
+def test_paper_model_parameter_count():
+    model = ScaleAttentionSegmenter(num_classes=21)
+    # One shared trunk plus the attention head on 3 x 1024 fc7 channels.
+    assert model.count_params() == 20_505_429 + 14_157_827
+
+
+def test_no_extra_supervision_outputs(rng):
+    model = ScaleAttentionSegmenter(num_classes=2, scales=(1.0, 0.5),
+                                    extra_supervision=False, **TINY)
+    assert set(model.output_names) == {"logits", "attention"}
+    assert model.supervised_outputs == ["logits"]
+
+
+def test_finest_scale_need_not_come_first(rng):
+    model = ScaleAttentionSegmenter(num_classes=2, scales=(0.5, 1.0), **TINY)
+    out = model(_images(rng, 1, 41, 41))
+    assert tuple(out["logits"].shape) == (1, 6, 6, 2)
+
+
+def test_dynamic_sizes_one_model_every_size(rng):
+    model = ScaleAttentionSegmenter(num_classes=2, scales=(1.0, 0.5), **TINY)
+    for size in [(33, 33), (57, 41), (64, 64)]:
+        out = model.predict(_images(rng, 1, *size), verbose=0)
+        assert out["logits"].shape[1:3] == tuple(
+            references.caffe_output_size(s) for s in size)
+
+
+def _blocks(rng, batch=8, size=33):
+    """Images of bright and dark 8x8 blocks; the class is the brightness."""
+    blocks = rng.integers(0, 2, size=(batch, size // 8 + 1, size // 8 + 1))
+    y = np.kron(blocks, np.ones((8, 8), int))[:, :size, :size]
+    x = np.where(y[..., None] == 1, 200.0, 50.0)
+    return (x + rng.normal(0, 10, x.shape)).astype("float32"), y
+
+
+@pytest.mark.slow
+def test_fit_on_arrays_loss_falls(rng):
+    x, y = _blocks(rng)
+    model = ScaleAttentionSegmenter(num_classes=2, scales=(1.0, 0.5),
+                                    trunk_width=0.125, attention_filters=8,
+                                    dropout=0.0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    history = model.fit(x, y, batch_size=8, epochs=40, verbose=0)
+    losses = history.history["loss"]
+    assert set(history.history) >= {"logits_loss", "scale_logits_0_loss",
+                                     "scale_logits_1_loss"}
+    # 1 + S = 3 losses of log(2) each at the start.
+    assert abs(losses[0] - 3 * np.log(2)) < 0.2
+    assert min(losses[-5:]) < 0.75 * losses[0]
+
+
+def test_compile_auto_is_the_papers_losses():
+    model = ScaleAttentionSegmenter(num_classes=2, scales=(1.0, 0.75, 0.5), **TINY)
+    model.compile()
+    assert isinstance(model.optimizer, keras.optimizers.SGD)
+    assert model.optimizer.momentum == 0.9
+    assert sorted(model.loss) == ["logits", "scale_logits_0", "scale_logits_1",
+                                  "scale_logits_2"]
+
+
+def test_mixed_precision_outputs_float32(rng):
+    model = ScaleAttentionSegmenter(num_classes=2, scales=(1.0, 0.5),
+                                    dtype="mixed_bfloat16", **TINY)
+    out = model(_images(rng, 1, 33, 33))
+    for value in out.values():
+        assert keras.backend.standardize_dtype(value.dtype) == "float32"
+    assert keras.backend.standardize_dtype(
+        model.trunk.get_layer("fc6").compute_dtype) == "bfloat16"
+
+
+_LOAD_SCRIPT = """
+import json, sys
+import keras, numpy as np
+import keras_scaleattn  # registers the package's classes; no custom_objects
+model = keras.models.load_model(sys.argv[1])
+assert type(model).__name__ == "ScaleAttentionSegmenter"
+assert model.optimizer is not None and model.loss
+out = model.predict(np.load(sys.argv[2]), verbose=0)
+np.savez(sys.argv[3], **out)
+print(json.dumps(model.get_config()))
+"""
+
+
+@pytest.mark.slow
+def test_save_and_load_in_a_fresh_process(rng, tmp_path):
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.75, 0.5),
+                                    **TINY)
+    model.compile()
+    x = _images(rng, 2, 41, 49)
+    expected = model.predict(x, verbose=0)
+    model.save(tmp_path / "m.keras")
+    np.save(tmp_path / "x.npy", x)
+    result = subprocess.run(
+        [sys.executable, "-c", _LOAD_SCRIPT, str(tmp_path / "m.keras"),
+         str(tmp_path / "x.npy"), str(tmp_path / "out.npz")],
+        capture_output=True, text=True, env=dict(os.environ), timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = np.load(tmp_path / "out.npz")
+    assert set(loaded.files) == set(expected)
+    for name in expected:
+        np.testing.assert_array_equal(loaded[name], expected[name])
+    config = json.loads(result.stdout.strip().splitlines()[-1])
+    assert config["scales"] == [1.0, 0.75, 0.5] and config["num_classes"] == 3
+
+
+def test_config_round_trip():
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5),
+                                    merge="average", **TINY)
+    clone = ScaleAttentionSegmenter.from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    assert clone.count_params() == model.count_params()
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [(dict(scales=()), "scales"), (dict(scales=(1.0, 0.0)), "scales"),
+     (dict(scales=(1.0, 3.0)), "scales"), (dict(scales=(1.0, 1.0)), "scales"),
+     (dict(merge="sum"), "merge"), (dict(num_classes=0), "num_classes"),
+     (dict(extra_supervision="yes"), "extra_supervision")],
+)
+def test_bad_arguments(kwargs, match):
+    args = dict(num_classes=3, **TINY)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        ScaleAttentionSegmenter(**args)
+
+
+def test_bad_images(rng):
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5), **TINY)
+    with pytest.raises(ValueError, match="at least 33 pixels"):
+        model.predict(_images(rng, 1, 32, 40), verbose=0)
+    with pytest.raises(ValueError, match="3"):
+        model.predict(np.zeros((1, 40, 40, 4), "float32"), verbose=0)
+    with pytest.raises(ValueError):
+        model.predict(np.zeros((40, 40, 3), "float32"), verbose=0)
