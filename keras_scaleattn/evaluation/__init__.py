@@ -1,0 +1,27 @@
+"""Evaluation: confusion-matrix mIoU, mIoU and attention by object size, reports."""
+
+from keras_scaleattn.evaluation.attention_by_size import AttentionBySize
+from keras_scaleattn.evaluation.confusion_matrix import (
+    SegmentationConfusionMatrix,
+)
+from keras_scaleattn.evaluation.object_size import SIZE_BUCKETS
+from keras_scaleattn.evaluation.object_size import ObjectSizeMIoU
+from keras_scaleattn.evaluation.object_size import object_size_masks
+from keras_scaleattn.evaluation.report import format_markdown_table
+from keras_scaleattn.evaluation.report import size_table_row
+from keras_scaleattn.evaluation.report import write_bytes_atomic
+from keras_scaleattn.evaluation.report import write_json_atomic
+from keras_scaleattn.evaluation.report import write_text_atomic
+
+__all__ = [
+    "AttentionBySize",
+    "ObjectSizeMIoU",
+    "SIZE_BUCKETS",
+    "SegmentationConfusionMatrix",
+    "format_markdown_table",
+    "object_size_masks",
+    "size_table_row",
+    "write_bytes_atomic",
+    "write_json_atomic",
+    "write_text_atomic",
+]
