@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # Layer, model and loss tests run under both backends (issue: backend-neutral).
-BACKEND_TESTS := tests/ops tests/layers tests/models tests/losses
+BACKEND_TESTS := tests/ops tests/layers tests/models tests/losses tests/inference
 
 .PHONY: install test test-tf test-jax demo quickstart clean
 

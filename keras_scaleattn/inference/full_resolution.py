@@ -1,0 +1,119 @@
+"""Full-resolution outputs of a segmenter, as the paper evaluates.
+
+The model's outputs have output stride 8. The paper pads each image (to
+513 x 513 for VOC), runs one forward pass, upsamples the merged fc8 8x with
+bilinear interpolation and crops back. With align-corners geometry the
+upsampling is exact only when a side has `8k + 1` pixels (output pixel `i`
+sits on input pixel `8i`), so images are padded at the bottom and right to
+the next `8k + 1` with the mean colour (zero after preprocessing, as Caffe
+pads), upsampled to that size and cropped.
+
+Written with `keras.ops` only, so the same function serves evaluation,
+applications and the exported graphs (SavedModel, TFLite, ONNX).
+"""
+
+import keras
+from keras import ops
+
+from keras_scaleattn.ops.resize import resize_bilinear_align_corners
+
+# The pad colour: the VGG mean in RGB order, zero after preprocessing.
+MEAN_RGB = (122.675, 116.669, 104.008)
+OUTPUT_STRIDE = 8
+
+
+def padded_size(size):
+    """The smallest `8k + 1` at or above `size` (int or integer tensor).
+
+    Example:
+
+    >>> padded_size(500), padded_size(513), padded_size(514)
+    (505, 513, 521)
+    """
+    if isinstance(size, int):
+        return -(-(size - 1) // OUTPUT_STRIDE) * OUTPUT_STRIDE + 1
+    blocks = (size - 1 + OUTPUT_STRIDE - 1) // OUTPUT_STRIDE
+    return blocks * OUTPUT_STRIDE + 1
+
+
+def _hw(images):
+    static = images.shape[1:3]
+    dynamic = ops.shape(images)[1:3]
+    return [s if s is not None else d for s, d in zip(static, dynamic)]
+
+
+def full_resolution_outputs(model, images, flip=False):
+    """Class map, probabilities and attention at the images' resolution.
+
+    Args:
+        model: a `ScaleAttentionSegmenter` (or any model with the same
+            `"logits"` / `"attention"` outputs).
+        images: float tensor `[B, H, W, 3]`, RGB in [0, 255].
+        flip: bool. Also run the mirrored images and average the
+            probabilities (the paper does not; off by default).
+
+    Returns:
+        dict with `"class_map"` int32 `[B, H, W]`, `"probabilities"` float32
+        `[B, H, W, C]` (softmax over classes) and, if the model has it,
+        `"attention"` float32 `[B, H, W, S]`.
+
+    Example:
+
+    >>> out = full_resolution_outputs(model, np.zeros((1, 50, 70, 3)))
+    >>> out["class_map"].shape
+    (1, 50, 70)
+    """
+    images = ops.cast(images, "float32")
+    height, width = _hw(images)
+    pad_h = padded_size(height) - height
+    pad_w = padded_size(width) - width
+    mean = ops.convert_to_tensor(MEAN_RGB, dtype="float32")
+    padded = ops.pad(images - mean, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]])
+    padded = padded + mean
+    size = (padded_size(height), padded_size(width))
+
+    def run(batch):
+        outputs = model(batch, training=False)
+        logits = resize_bilinear_align_corners(
+            ops.cast(outputs["logits"], "float32"), size)
+        result = {"probabilities": ops.softmax(logits, axis=-1)}
+        if "attention" in outputs:
+            result["attention"] = resize_bilinear_align_corners(
+                ops.cast(outputs["attention"], "float32"), size)
+        return result
+
+    result = run(padded)
+    if flip:
+        mirrored = run(ops.flip(padded, axis=2))
+        result = {k: (v + ops.flip(mirrored[k], axis=2)) / 2.0
+                  for k, v in result.items()}
+    result = {k: v[:, :height, :width] for k, v in result.items()}
+    result["class_map"] = ops.cast(
+        ops.argmax(result["probabilities"], axis=-1), "int32")
+    return result
+
+
+def predict_full_resolution(model, images, flip=False):
+    """NumPy convenience over `full_resolution_outputs` for one batch.
+
+    Args:
+        model: a `ScaleAttentionSegmenter`.
+        images: array `[B, H, W, 3]` or `[H, W, 3]`, RGB, uint8 or float in
+            [0, 255].
+        flip: bool. Average with the mirrored image. Defaults to False.
+
+    Returns:
+        dict of NumPy arrays as `full_resolution_outputs` (without the batch
+        axis if `images` had none).
+    """
+    single = len(images.shape) == 3
+    if single:
+        images = images[None]
+    if len(images.shape) != 4 or images.shape[-1] != 3:
+        raise ValueError(
+            "`images` must be [B, H, W, 3] or [H, W, 3] RGB. "
+            f"Received: images.shape={tuple(images.shape)}"
+        )
+    outputs = full_resolution_outputs(model, images, flip=flip)
+    outputs = {k: keras.ops.convert_to_numpy(v) for k, v in outputs.items()}
+    return {k: v[0] for k, v in outputs.items()} if single else outputs
