@@ -4,6 +4,8 @@ from keras_scaleattn.evaluation.attention_by_size import AttentionBySize
 from keras_scaleattn.evaluation.confusion_matrix import (
     SegmentationConfusionMatrix,
 )
+from keras_scaleattn.evaluation.evaluator import compiled_full_resolution
+from keras_scaleattn.evaluation.evaluator import evaluate_segmenter
 from keras_scaleattn.evaluation.object_size import SIZE_BUCKETS
 from keras_scaleattn.evaluation.object_size import ObjectSizeMIoU
 from keras_scaleattn.evaluation.object_size import object_size_masks
@@ -18,6 +20,8 @@ __all__ = [
     "ObjectSizeMIoU",
     "SIZE_BUCKETS",
     "SegmentationConfusionMatrix",
+    "compiled_full_resolution",
+    "evaluate_segmenter",
     "format_markdown_table",
     "object_size_masks",
     "size_table_row",

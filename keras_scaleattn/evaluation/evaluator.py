@@ -1,0 +1,121 @@
+"""Evaluates a segmenter on a dataset as the paper does, at full resolution."""
+
+import keras
+import numpy as np
+
+from keras_scaleattn.evaluation.attention_by_size import AttentionBySize
+from keras_scaleattn.evaluation.confusion_matrix import (
+    SegmentationConfusionMatrix,
+)
+from keras_scaleattn.evaluation.object_size import ObjectSizeMIoU
+from keras_scaleattn.inference.full_resolution import full_resolution_outputs
+
+
+def compiled_full_resolution(model, flip=False):
+    """`full_resolution_outputs` compiled for the backend (tf.function / jit).
+
+    Args:
+        model: a `ScaleAttentionSegmenter`.
+        flip: bool. Average with mirrored images.
+
+    Returns:
+        A callable `images -> dict of arrays` (see `full_resolution_outputs`).
+    """
+    def run(images):
+        return full_resolution_outputs(model, images, flip=flip)
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        # One trace serves every image size (reduce_retracing).
+        return tf.function(run, reduce_retracing=True)
+    if backend == "jax":
+        import jax
+
+        # Stateless call: jax needs the variables passed explicitly.
+        variables = ([v.value for v in model.trainable_variables],
+                     [v.value for v in model.non_trainable_variables])
+
+        @jax.jit
+        def stateless(trainable, non_trainable, images):
+            mapping = list(zip(model.trainable_variables, trainable)) + list(
+                zip(model.non_trainable_variables, non_trainable))
+            with keras.StatelessScope(state_mapping=mapping):
+                return run(images)
+
+        return lambda images: stateless(*variables, images)
+    return run
+
+
+def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
+                       size_thresholds=(32**2, 96**2), flip=False,
+                       ignore_label=255, max_batches=None, verbose=1):
+    """mIoU, per-class IoU, mIoU by object size and attention by object size.
+
+    Predictions are made at the images' full resolution (pad to 8k + 1,
+    upsample 8x, crop, as the paper), and compared with the full-resolution
+    labels, ignoring `ignore_label`.
+
+    Args:
+        model: a `ScaleAttentionSegmenter`.
+        dataset: iterable of `(images [B, H, W, 3], labels [B, H, W])`
+            batches (e.g. `make_pipeline(source, training=False)`).
+        num_classes: int. Number of classes.
+        class_names: optional sequence of names for the per-class table.
+        size_thresholds: pair of areas in pixels splitting objects into small,
+            medium and large. Defaults to COCO's `(32**2, 96**2)`.
+        flip: bool. Average with mirrored images. Defaults to False (paper).
+        ignore_label: int. Defaults to 255.
+        max_batches: int or None. Stop after this many batches.
+        verbose: int. 1 shows a progress bar.
+
+    Returns:
+        dict: `miou`, `per_class_iou`, `pixel_accuracy`, `mean_class_accuracy`,
+        `by_size` (`{bucket: {"miou", "pixel_accuracy", "num_pixels",
+        "num_objects", ...}}`), `attention_by_size` (`{bucket: {scale:
+        mean weight}}`, models with attention only) and `num_images`.
+
+    Example:
+
+    ```python
+    source = get_source("synthetic", split="val")
+    results = evaluate_segmenter(model, make_pipeline(source, training=False),
+                                 num_classes=5, size_thresholds=(16**2, 40**2))
+    ```
+    """
+    confusion = SegmentationConfusionMatrix(
+        num_classes, ignore_label=ignore_label, class_names=class_names)
+    by_size = ObjectSizeMIoU(num_classes, thresholds=size_thresholds,
+                             ignore_label=ignore_label, class_names=class_names)
+    has_attention = "attention" in model.output_names
+    attention = (AttentionBySize(thresholds=size_thresholds,
+                                 ignore_label=ignore_label)
+                 if has_attention else None)
+    predict = compiled_full_resolution(model, flip=flip)
+    progress = keras.utils.Progbar(None, verbose=verbose, unit_name="batch")
+    num_images = 0
+    for index, (images, labels) in enumerate(dataset):
+        if max_batches is not None and index >= max_batches:
+            break
+        images = keras.ops.convert_to_numpy(images)
+        labels = keras.ops.convert_to_numpy(labels)
+        if labels.ndim == 4:
+            labels = labels[..., 0]
+        outputs = {k: keras.ops.convert_to_numpy(v)
+                   for k, v in predict(images.astype("float32")).items()}
+        confusion.update(labels, outputs["class_map"])
+        by_size.update(labels, outputs["class_map"])
+        if attention is not None:
+            attention.update(labels, outputs["attention"])
+        num_images += len(images)
+        progress.add(1)
+    if num_images == 0:
+        raise ValueError("`dataset` yielded no images to evaluate.")
+    results = confusion.result()
+    results.pop("confusion_matrix", None)
+    results["by_size"] = by_size.result()
+    if attention is not None:
+        results["attention_by_size"] = attention.result(model.scales)
+    results["num_images"] = num_images
+    return results
