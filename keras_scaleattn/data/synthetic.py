@@ -10,20 +10,25 @@ max / average merges. Five classes (`SYNTHETIC_CLASS_NAMES`):
 0. `background`: a flat colour with low-contrast Gaussian noise (sigma 5).
    Nothing in it tells objects apart.
 1. `h_stripes` and 2. `v_stripes`: SMALL objects (squares or discs of side
-   6-12 px) painted with two colours alternating with a period of 2 px, by
-   rows (h) or by columns (v). Everything else (shape, size, the two colours,
-   the stripe phase) has the same distribution in both classes, and they carry
-   no noise. The model makes scale 0.5 with an align-corners resize (output
-   size `(n - 1) * 0.5 + 1`), so for odd `n` pixel `i` of the half image is
-   pixel `2i` of the original: both classes become the same flat patch of one
-   colour (`img[::2, ::2]`). They can only be told apart at scale 1.
+   10-18 px, one or two pixels of the trunk's stride-8 output) painted with two
+   colours alternating with a period of 2 px, by rows (h) or by columns (v).
+   Everything else (shape, size, the two colours, the stripe phase) has the
+   same distribution in both classes, and they carry no noise. The model makes
+   scale 0.5 with an align-corners resize (output size `(n - 1) * 0.5 + 1`), so
+   for odd `n` pixel `i` of the half image is pixel `2i` of the original: both
+   classes become the same flat patch of one colour (`img[::2, ::2]`). They can
+   only be told apart at scale 1.
 3. `warm_ring` and 4. `cool_ring`: LARGE discs (radius 24-48 px in a 129 px
-   image, scaled with `image_size`) with the same interior in both classes (a
-   random colour with strong noise, sigma 16) and a class-specific ring of
-   `RING_WIDTH` = 4 px at the boundary (orange or azure). A pixel deep inside
-   sees the ring only with a receptive field of up to the radius: the coarse
-   scale, whose receptive field covers twice as many original pixels, is the
-   one that can label the interior. The ring pixels belong to the object.
+   image, scaled with `image_size`) whose interior is a one-pixel checkerboard
+   of orange and azure; the class is the checkerboard's phase: the class's own
+   colour sits on the pixels whose row + column is even. At scale 1 both
+   classes show the same orange/azure dither, shifted by one pixel, which a
+   convolutional network can only tell apart by counting pixels from the image
+   border (wide context, beyond its effective receptive field). At scale 0.5
+   the align-corners resize keeps exactly the even pixels: one class becomes
+   flat orange, the other flat azure. They are the mirror image of the small
+   classes: only the coarse scale can label them. A 4 px ring of a random,
+   class-independent colour outlines each disc; the ring belongs to the object.
 
 Each image has 1-2 large and 3-6 small objects at random positions; objects
 may overlap mildly (centres at least 0.8 x the sum of their radii apart), later
@@ -57,13 +62,14 @@ SMALL_CLASSES = (1, 2)
 LARGE_CLASSES = (3, 4)
 # Side length in pixels of small objects (independent of image size: the
 # stripe period is what matters).
-SMALL_SIZE_RANGE = (6, 12)
+SMALL_SIZE_RANGE = (10, 18)
 # Radius of large objects in a 129 px image; scaled with the image size.
 LARGE_RADIUS_RANGE = (24.0, 48.0)
 RING_WIDTH = 4
 MIN_IMAGE_SIZE = 97
 
-# Ring colours, the only difference between classes 3 and 4.
+# The two dither colours of large discs; a class's own colour is on the even
+# pixels (row + column even), the one the 0.5 scale keeps.
 RING_COLORS = {3: (255, 140, 0), 4: (0, 170, 255)}
 # Stripe colours of small objects: saturated, and none is a ring colour.
 STRIPE_PALETTE = (
@@ -78,7 +84,7 @@ STRIPE_PALETTE = (
 _SPLITS = {"train": 0, "val": 1, "test": 2}
 _DEFAULT_NUM_EXAMPLES = {"train": 1000, "val": 200, "test": 200}
 _BACKGROUND_NOISE = 5.0
-_INTERIOR_NOISE = 16.0
+_INTERIOR_NOISE = 8.0
 _RING_NOISE = 8.0
 # Centres of two objects are at least this times the sum of radii apart.
 _MIN_SEPARATION = 0.8
@@ -193,6 +199,7 @@ def render_synthetic_image(objects, image_size=129, *, seed=0, background=None):
     image = np.empty(shape + (3,), np.float32)
     image[:] = np.asarray(background, np.float32)
     image += rng.normal(0.0, _BACKGROUND_NOISE, size=shape + (3,))
+    background_image = image.copy()
     label = np.zeros(shape, np.uint8)
     rows, cols = np.meshgrid(
         np.arange(image_size, dtype=np.float32),
@@ -210,23 +217,36 @@ def render_synthetic_image(objects, image_size=129, *, seed=0, background=None):
             # Stripe phase is tied to absolute image coordinates, so that the
             # align-corners half image (even rows and columns) sees colour A
             # for both classes when phase is 0 and colour B when it is 1.
+            # The stripes on the pixels the half image keeps are background
+            # (same colour, same noise): at scale 0.5 a small object is gone,
+            # so the coarse scale confidently calls it background.
+            # (`phase` only picks which palette colour paints the odd lines.)
             index = rows if obj.class_id == 1 else cols
-            use_a = ((index.astype(np.int64) + obj.phase) % 2) == 0
-            color_a = np.asarray(obj.colors[0], np.float32)
-            color_b = np.asarray(obj.colors[1], np.float32)
-            paint = np.where(use_a[..., None], color_a, color_b)
+            use_a = (index.astype(np.int64) % 2) == 0
+            color_b = np.asarray(obj.colors[obj.phase], np.float32)
+            paint = np.where(use_a[..., None], background_image, color_b)
             image[mask] = paint[mask]
         else:
+            # A one-pixel checkerboard of both ring colours whose phase is
+            # the class: pixels with an even row + column sum wear the
+            # class's own colour. At scale 1 both classes show the same
+            # orange/azure dither; the align-corners half image keeps exactly
+            # the even pixels, so there one class is flat orange, the other
+            # flat azure. A thin neutral ring outlines every large disc.
             cy, cx = obj.center
             distance = np.sqrt((rows - cy) ** 2 + (cols - cx) ** 2)
             ring = mask & (distance > obj.radius - RING_WIDTH)
             interior = mask & ~ring
-            interior_color = np.asarray(obj.colors[0], np.float32)
-            ring_color = np.asarray(RING_COLORS[obj.class_id], np.float32)
-            image[interior] = interior_color + rng.normal(
+            own = np.asarray(RING_COLORS[obj.class_id], np.float32)
+            other = np.asarray(
+                RING_COLORS[LARGE_CLASSES[0] + LARGE_CLASSES[1] - obj.class_id],
+                np.float32)
+            even = ((rows.astype(np.int64) + cols.astype(np.int64)) % 2) == 0
+            paint = np.where(even[..., None], own, other)
+            image[interior] = paint[interior] + rng.normal(
                 0.0, _INTERIOR_NOISE, size=(int(interior.sum()), 3)
             )
-            image[ring] = ring_color + rng.normal(
+            image[ring] = np.asarray(obj.colors[0], np.float32) + rng.normal(
                 0.0, _RING_NOISE, size=(int(ring.sum()), 3)
             )
         label[mask] = obj.class_id

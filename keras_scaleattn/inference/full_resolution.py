@@ -88,9 +88,18 @@ def full_resolution_outputs(model, images, flip=False):
         result = {k: (v + ops.flip(mirrored[k], axis=2)) / 2.0
                   for k, v in result.items()}
     result = {k: v[:, :height, :width] for k, v in result.items()}
-    result["class_map"] = ops.cast(
-        ops.argmax(result["probabilities"], axis=-1), "int32")
+    result["class_map"] = _argmax(result["probabilities"])
     return result
+
+
+def _argmax(probabilities):
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        # keras.ops.argmax adds a BitwiseAnd on TensorFlow, which TFLite has
+        # no builtin for; tf.argmax converts everywhere.
+        return tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+    return ops.cast(ops.argmax(probabilities, axis=-1), "int32")
 
 
 def predict_full_resolution(model, images, flip=False):

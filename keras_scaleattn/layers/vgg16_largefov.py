@@ -123,14 +123,12 @@ class VGG16LargeFOV(keras.layers.Layer):
                                        dtype=self.dtype_policy),
             keras.layers.Conv2D(fc_filters, 3, dilation_rate=12,
                                 padding="valid", activation="relu", name="fc6",
-                                kernel_initializer=_he_normal(
-                            INPUT_PIXEL_STD if name == "block1_conv1" else 1.0),
+                                kernel_initializer=_he_normal(),
                                 dtype=self.dtype_policy),
             keras.layers.Dropout(dropout, name="drop6",
                                  dtype=self.dtype_policy),
             keras.layers.Conv2D(fc_filters, 1, activation="relu", name="fc7",
-                                kernel_initializer=_he_normal(
-                            INPUT_PIXEL_STD if name == "block1_conv1" else 1.0),
+                                kernel_initializer=_he_normal(),
                                 dtype=self.dtype_policy),
             keras.layers.Dropout(dropout, name="drop7",
                                  dtype=self.dtype_policy),
