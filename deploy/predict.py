@@ -1,0 +1,46 @@
+"""Segment a folder of images with any exported model; write masks and overlays.
+
+    python deploy/predict.py --model exports/model_fp16.onnx --images photos/ \
+        --out-dir predictions/
+
+`--model` is a `.keras` file, a SavedModel directory, a `.tflite`, an `.onnx`
+or a TensorRT `.engine` / `.plan`. For each image `photos/x.jpg` it writes
+`predictions/x_mask.png` (palette PNG, pixel value = class id) and
+`predictions/x_overlay.png`.
+"""
+
+import argparse
+import sys
+
+from keras_scaleattn.export.folder_prediction import predict_folder
+from keras_scaleattn.export.segmentation_runtime import SegmentationRuntime
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True,
+                        help=".keras, SavedModel dir, .tflite, .onnx, "
+                             ".engine or .plan")
+    parser.add_argument("--images", required=True, help="folder of images")
+    parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--alpha", type=float, default=0.5,
+                        help="overlay opacity")
+    parser.add_argument("--num-threads", type=int, default=None,
+                        help="LiteRT threads")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    runtime = SegmentationRuntime(args.model, num_threads=args.num_threads)
+    written = predict_folder(runtime, args.images, args.out_dir,
+                             alpha=args.alpha, log=print)
+    print(f"{len(written)} images segmented with {runtime.kind} "
+          f"({args.model}) into {args.out_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

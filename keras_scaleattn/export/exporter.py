@@ -1,0 +1,259 @@
+"""Export a trained model to every deployment format and check parity.
+
+The library behind `deploy/export.py`: `export_artifacts` writes each
+requested format into one directory (every file or directory atomically),
+`check_artifacts` runs each artifact and the Keras model on the same images
+and `export_and_check` does both and writes the JSON parity report.
+
+Artifact names in the output directory:
+
+| format | dynamic size | `fixed_size=513` (TFLite only, in addition) |
+|---|---|---|
+| saved_model | `saved_model/` | |
+| tflite, tflite_fp16, tflite_int8 | `model.tflite`, `model_fp16.tflite`, `model_int8.tflite` | `model_513.tflite`, `model_513_fp16.tflite`, `model_513_int8.tflite` |
+| onnx, onnx_fp16, onnx_int8 | `model.onnx`, `model_fp16.onnx`, `model_int8.onnx` | |
+"""
+
+import os
+import time
+
+from keras_scaleattn.evaluation.report import write_json_atomic
+from keras_scaleattn.export.onnx_export import convert_onnx
+from keras_scaleattn.export.onnx_export import onnx_graph_summary
+from keras_scaleattn.export.onnx_precision import convert_onnx_to_float16
+from keras_scaleattn.export.onnx_precision import quantize_onnx_int8
+from keras_scaleattn.export.onnx_precision import save_onnx_atomic
+from keras_scaleattn.export.parity import PARITY_TOLERANCES
+from keras_scaleattn.export.parity import measure_parity
+from keras_scaleattn.export.parity import within_tolerance
+from keras_scaleattn.export.saved_model import export_saved_model
+from keras_scaleattn.export.serving import normalize_image_size
+from keras_scaleattn.export.tflite import export_tflite
+from keras_scaleattn.export.tflite import tflite_operator_counts
+
+FORMATS = ("saved_model", "tflite", "tflite_fp16", "tflite_int8", "onnx",
+           "onnx_fp16", "onnx_int8")
+FORMAT_PRECISION = {"saved_model": "float32", "tflite": "float32",
+                    "tflite_fp16": "float16", "tflite_int8": "int8",
+                    "onnx": "float32", "onnx_fp16": "float16",
+                    "onnx_int8": "int8"}
+_SUFFIX = {"float32": "", "float16": "_fp16", "int8": "_int8"}
+
+
+def parse_formats(formats):
+    """Validates a list (or comma-separated string) of format names.
+
+    Args:
+        formats: str like `"onnx,tflite"` or a sequence of names.
+
+    Returns:
+        tuple of names, in `FORMATS` order, without duplicates.
+
+    Raises:
+        ValueError: for an unknown name or an empty list.
+    """
+    if isinstance(formats, str):
+        formats = [f.strip() for f in formats.split(",") if f.strip()]
+    formats = list(formats)
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ValueError(
+            f"`formats` must be a non-empty list of {FORMATS}. "
+            f"Received: formats={formats!r}")
+    return tuple(f for f in FORMATS if f in formats)
+
+
+def artifact_name(format_name, image_size=None):
+    """File (or directory) name of an artifact in the output directory.
+
+    Args:
+        format_name: str. One of `FORMATS`.
+        image_size: None or the fixed `(height, width)` (TFLite only).
+
+    Returns:
+        str.
+
+    Example:
+
+    >>> artifact_name("tflite_int8", (513, 513))
+    'model_513_int8.tflite'
+    """
+    if format_name == "saved_model":
+        return "saved_model"
+    precision = FORMAT_PRECISION[format_name]
+    extension = ".tflite" if format_name.startswith("tflite") else ".onnx"
+    size = ""
+    if image_size is not None:
+        height, width = image_size
+        size = f"_{height}" if height == width else f"_{height}x{width}"
+    return f"model{size}{_SUFFIX[precision]}{extension}"
+
+
+def export_artifacts(model, out_dir, formats=FORMATS, fixed_size=None,
+                     representative_images=None, num_calibration_images=100,
+                     log=None):
+    """Writes the requested formats of `model` into `out_dir`.
+
+    Args:
+        model: a `ScaleAttentionSegmenter`.
+        out_dir: str or os.PathLike. Created if missing.
+        formats: sequence or comma-separated str of `FORMATS`.
+            Defaults to all.
+        fixed_size: None, an int or `(height, width)`: also write
+            fixed-size TFLite models (every dilation a plain CONV_2D).
+        representative_images: iterable of uint8 `[H, W, 3]` images, needed
+            for `tflite_int8` and `onnx_int8` (a list is reused for both).
+        num_calibration_images: int. Defaults to 100.
+        log: callable taking a str, or None for silence.
+
+    Returns:
+        list of dicts, one per artifact: `"name"`, `"format"`, `"path"`,
+        `"precision"`, `"image_size"` (None or `[h, w]`) and `"seconds"`.
+    """
+    formats = parse_formats(formats)
+    size = normalize_image_size(fixed_size)
+    int8 = [f for f in formats if FORMAT_PRECISION[f] == "int8"]
+    if int8 and representative_images is None:
+        # Checked before anything is written, not after the float formats.
+        raise ValueError(
+            f"{int8} need `representative_images` (uint8 images for int8 "
+            "calibration). Received: representative_images=None")
+    out_dir = os.fspath(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    if not isinstance(representative_images, (type(None), list, tuple)):
+        representative_images = list(representative_images)
+    log = log or (lambda message: None)
+    artifacts = []
+
+    def record(format_name, image_size, write):
+        path = os.path.join(out_dir, artifact_name(format_name, image_size))
+        start = time.perf_counter()
+        write(path)
+        seconds = time.perf_counter() - start
+        log(f"wrote {path} ({seconds:.1f} s)")
+        artifacts.append({
+            "name": os.path.basename(path), "format": format_name,
+            "path": path, "precision": FORMAT_PRECISION[format_name],
+            "image_size": list(image_size) if image_size else None,
+            "seconds": seconds})
+
+    if "saved_model" in formats:
+        record("saved_model", None, lambda p: export_saved_model(model, p))
+    for format_name in ("tflite", "tflite_fp16", "tflite_int8"):
+        if format_name not in formats:
+            continue
+        for image_size in [None] + ([size] if size else []):
+            record(format_name, image_size,
+                   lambda p, s=image_size, f=format_name: export_tflite(
+                       model, p, FORMAT_PRECISION[f], s,
+                       representative_images, num_calibration_images))
+    float_onnx = []  # converted once, on first use, for all three files
+
+    def onnx_model():
+        if not float_onnx:
+            float_onnx.append(convert_onnx(model))
+        return float_onnx[0]
+
+    if "onnx" in formats:
+        record("onnx", None, lambda p: save_onnx_atomic(onnx_model(), p))
+    if "onnx_fp16" in formats:
+        record("onnx_fp16", None, lambda p: save_onnx_atomic(
+            convert_onnx_to_float16(onnx_model()), p))
+    if "onnx_int8" in formats:
+        record("onnx_int8", None, lambda p: quantize_onnx_int8(
+            onnx_model(), p, representative_images, num_calibration_images))
+    return artifacts
+
+
+def check_artifacts(model_path, artifacts, images):
+    """Measures every artifact's parity with the Keras model.
+
+    Args:
+        model_path: str. The `.keras` file (the reference).
+        artifacts: list of dicts from `export_artifacts`.
+        images: sequence of uint8 `[H, W, 3]` images.
+
+    Returns:
+        list of dicts: each artifact's entry plus the `measure_parity`
+        metrics, `"tolerance"` and `"passed"`.
+    """
+    from keras_scaleattn.export.segmentation_runtime import (
+        SegmentationRuntime,
+    )
+
+    reference = SegmentationRuntime(model_path)
+    rows = []
+    for artifact in artifacts:
+        runtime = SegmentationRuntime(artifact["path"])
+        metrics = measure_parity(reference, runtime, images,
+                                 artifact["image_size"])
+        precision = artifact["precision"]
+        rows.append(dict(artifact, **metrics,
+                         tolerance=PARITY_TOLERANCES[precision],
+                         passed=within_tolerance(metrics, precision)))
+    return rows
+
+
+def graph_facts(artifacts):
+    """Structural facts of the artifacts, for the report.
+
+    Returns:
+        dict by artifact name: the ONNX graph summary (node count, op
+        histogram, dilated convolutions, resize modes) or the TFLite
+        operator counts.
+    """
+    facts = {}
+    for artifact in artifacts:
+        if artifact["format"].startswith("onnx"):
+            facts[artifact["name"]] = onnx_graph_summary(artifact["path"])
+        elif artifact["format"].startswith("tflite"):
+            facts[artifact["name"]] = {
+                "operators": dict(tflite_operator_counts(artifact["path"]))}
+    return facts
+
+
+def export_and_check(model_path, out_dir, formats=FORMATS, fixed_size=None,
+                     parity_images=None, representative_images=None,
+                     num_calibration_images=100, report_path=None, log=None):
+    """Exports a `.keras` model, checks parity and writes the JSON report.
+
+    Args:
+        model_path: str. The trained `.keras` model.
+        out_dir: str. Output directory (created if missing).
+        formats: sequence or comma-separated str of `FORMATS`.
+        fixed_size: None, int or `(height, width)`: also fixed-size TFLite.
+        parity_images: sequence of uint8 images, or None / empty to skip
+            the parity check.
+        representative_images: iterable of uint8 images for int8.
+        num_calibration_images: int. Defaults to 100.
+        report_path: str or None. Defaults to `<out_dir>/parity_report.json`.
+        log: callable taking a str, or None.
+
+    Returns:
+        dict: the report (`"model"`, `"artifacts"` with parity rows,
+        `"graphs"`, `"tolerances"`, `"passed"`), also written as JSON.
+    """
+    import keras
+
+    import keras_scaleattn  # noqa: F401  (registers the layers)
+
+    model = keras.models.load_model(model_path)
+    artifacts = export_artifacts(model, out_dir, formats, fixed_size,
+                                 representative_images,
+                                 num_calibration_images, log)
+    rows = artifacts
+    if parity_images is not None and len(parity_images):
+        rows = check_artifacts(model_path, artifacts, parity_images)
+    report = {
+        "model": os.fspath(model_path),
+        "num_parity_images": len(parity_images) if parity_images is not None
+        else 0,
+        "artifacts": rows,
+        "graphs": graph_facts(artifacts),
+        "tolerances": PARITY_TOLERANCES,
+        "passed": all(row.get("passed", True) for row in rows),
+    }
+    report_path = report_path or os.path.join(out_dir, "parity_report.json")
+    write_json_atomic(report_path, report)
+    report["report_path"] = report_path
+    return report

@@ -1,0 +1,55 @@
+"""Segment a folder of images with any exported model and save the masks."""
+
+import os
+
+from keras_scaleattn.export.images import list_image_files
+from keras_scaleattn.export.images import read_images
+from keras_scaleattn.visualization.mask_writer import save_prediction
+
+
+def predict_folder(runtime, folder, out_dir, palette=None, alpha=0.5,
+                   log=None):
+    """Writes `<name>_mask.png` and `<name>_overlay.png` for every image.
+
+    Images run one at a time (their sizes may differ).
+
+    Args:
+        runtime: a `SegmentationRuntime` (or any callable image -> outputs
+            dict with `"class_map"`).
+        folder: str. Directory of image files (jpg, png, ...).
+        out_dir: str. Output directory, created if missing.
+        palette: `[N, 3]` uint8 array or None for the VOC palette.
+        alpha: float. Overlay opacity. Defaults to 0.5.
+        log: callable taking a str, or None.
+
+    Returns:
+        list of `(image_path, mask_path, overlay_path)`.
+
+    Raises:
+        ValueError: if `folder` holds no image, or an image does not suit
+            the model (see `SegmentationRuntime`); the message names the
+            image file.
+
+    Example:
+
+    >>> predict_folder(SegmentationRuntime("exports/model.onnx"), "photos",
+    ...                "predictions")  # doctest: +SKIP
+    """
+    paths = list_image_files(folder)
+    out_dir = os.fspath(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for path in paths:
+        (image,) = read_images([path])
+        try:
+            class_map = runtime(image)["class_map"]
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from error
+        prefix = os.path.join(out_dir,
+                              os.path.splitext(os.path.basename(path))[0])
+        mask_path, overlay_path = save_prediction(prefix, image, class_map,
+                                                  palette, alpha)
+        written.append((path, mask_path, overlay_path))
+        if log:
+            log(f"{path} -> {mask_path}")
+    return written

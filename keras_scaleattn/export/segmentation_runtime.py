@@ -1,0 +1,383 @@
+"""One inference API over every format the package exports.
+
+`SegmentationRuntime(path)` loads a `.keras` model, a SavedModel directory, a
+`.tflite`, an `.onnx` or a TensorRT `.engine` / `.plan` and returns the same
+outputs for a batch of uint8 RGB images: `class_map` int32 `[B, H, W]`,
+`probabilities` float32 `[B, H, W, C]` and, for models with scale
+attention, `attention` float32 `[B, H, W, S]`.
+"""
+
+import json
+import os
+import zipfile
+
+import numpy as np
+
+from keras_scaleattn.export.images import prepare_images
+from keras_scaleattn.export.serving import METADATA_KEY
+from keras_scaleattn.export.serving import OUTPUT_NAMES
+
+KINDS = ("keras", "saved_model", "tflite", "onnx", "tensorrt")
+_EXTENSIONS = {".keras": "keras", ".tflite": "tflite", ".onnx": "onnx",
+               ".engine": "tensorrt", ".plan": "tensorrt"}
+_DESCRIPTIONS = {"keras": "a .keras archive (zip)",
+                 "tflite": "a TFLite flatbuffer",
+                 "onnx": "an ONNX model", "tensorrt": "a TensorRT engine",
+                 "saved_model": "a SavedModel directory"}
+
+
+def _sniff(path):
+    """The kind a file's first bytes show, or None."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head.startswith(b"PK\x03\x04"):
+        return "keras"
+    if head[4:8] == b"TFL3":
+        return "tflite"
+    return None
+
+
+def detect_model_kind(path):
+    """Tells which kind of exported model `path` is.
+
+    A directory is a SavedModel if it holds `saved_model.pb`. A file is
+    recognised by its extension (`.keras`, `.tflite`, `.onnx`, `.engine`,
+    `.plan`), checked against its first bytes where the format has a
+    signature (zip for `.keras`, `TFL3` for `.tflite`); a file with another
+    extension is recognised by those bytes alone.
+
+    Args:
+        path: str or os.PathLike.
+
+    Returns:
+        str: one of `KINDS`.
+
+    Raises:
+        FileNotFoundError: if `path` does not exist.
+        ValueError: for a directory without `saved_model.pb`, an empty file,
+            a file whose content contradicts its extension, or a file of
+            unknown kind.
+
+    Example:
+
+    >>> detect_model_kind("exports/model_int8.tflite")  # doctest: +SKIP
+    'tflite'
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f"`path` does not exist. Received: path={path!r}")
+    if os.path.isdir(path):
+        if os.path.isfile(os.path.join(path, "saved_model.pb")):
+            return "saved_model"
+        raise ValueError(
+            "`path` is a directory without saved_model.pb, so not a "
+            f"SavedModel. Received: path={path!r}")
+    if os.path.getsize(path) == 0:
+        raise ValueError(f"`path` is an empty file. Received: path={path!r}")
+    sniffed = _sniff(path)
+    kind = _EXTENSIONS.get(os.path.splitext(path)[1].lower())
+    if kind is None:
+        if sniffed is None:
+            raise ValueError(
+                "`path` must be a .keras, .tflite, .onnx, .engine or .plan "
+                "file or a SavedModel directory; its extension and content "
+                f"match none of them. Received: path={path!r}")
+        return sniffed
+    if kind in ("keras", "tflite") and sniffed != kind:
+        found = (f", it looks like {_DESCRIPTIONS[sniffed]}" if sniffed
+                 else " (truncated or another kind of file)")
+        raise ValueError(
+            f"`path` ends in {os.path.splitext(path)[1]} but is not "
+            f"{_DESCRIPTIONS[kind]}{found}. Received: path={path!r}")
+    if kind in ("onnx", "tensorrt") and sniffed is not None:
+        raise ValueError(
+            f"`path` ends in {os.path.splitext(path)[1]} but looks like "
+            f"{_DESCRIPTIONS[sniffed]}. Received: path={path!r}")
+    return kind
+
+
+def _corrupt(path, kind, error):
+    return ValueError(
+        f"`path` could not be loaded as {_DESCRIPTIONS[kind]} (truncated, "
+        f"corrupt or another kind of file): {type(error).__name__}: "
+        f"{str(error)[:300]}. Received: path={path!r}")
+
+
+class _KerasBackend:
+    input_dtype = np.uint8
+
+    def __init__(self, path):
+        import keras
+
+        import keras_scaleattn  # noqa: F401  (registers the layers)
+        from keras_scaleattn.export.serving import export_metadata
+        from keras_scaleattn.export.serving import serving_function
+
+        if not zipfile.is_zipfile(path):
+            raise _corrupt(path, "keras",
+                           zipfile.BadZipFile("no zip central directory"))
+        try:
+            self.model = keras.models.load_model(path)
+        except Exception as error:  # Keras raises many kinds
+            raise _corrupt(path, "keras", error) from error
+        self.metadata = export_metadata(self.model, "uint8")
+        self._serve = serving_function(self.model, "uint8")
+
+    def run(self, batch):
+        return {k: v.numpy() for k, v in self._serve(batch).items()}
+
+
+class _SavedModelBackend:
+    input_dtype = np.uint8
+
+    def __init__(self, path):
+        import tensorflow as tf
+
+        from keras_scaleattn.export.saved_model import METADATA_PATH
+        from keras_scaleattn.export.saved_model import SIGNATURE_KEY
+
+        try:
+            loaded = tf.saved_model.load(path)
+            self._serve = loaded.signatures[SIGNATURE_KEY]
+        except Exception as error:
+            raise _corrupt(path, "saved_model", error) from error
+        self._loaded = loaded
+        self.metadata = None
+        metadata_path = os.path.join(path, METADATA_PATH)
+        if os.path.isfile(metadata_path):
+            with open(metadata_path) as f:
+                self.metadata = json.load(f)
+
+    def run(self, batch):
+        import tensorflow as tf
+
+        outputs = self._serve(images=tf.constant(batch))
+        return {k: v.numpy() for k, v in outputs.items()}
+
+
+class _TFLiteBackend:
+    input_dtype = np.uint8
+
+    def __init__(self, path, num_threads=None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        from keras_scaleattn.export.tflite import read_tflite_metadata
+
+        try:
+            metadata = read_tflite_metadata(path)
+            self.interpreter = Interpreter(model_path=path,
+                                           num_threads=num_threads)
+            self._runner = self.interpreter.get_signature_runner()
+        except Exception as error:
+            raise _corrupt(path, "tflite", error) from error
+        self.metadata = json.loads(metadata) if metadata else None
+        details = self._runner.get_input_details()
+        (self._input_name, detail), = details.items()
+        shape = [int(d) for d in detail["shape_signature"]]
+        self.input_dtype = np.dtype(detail["dtype"])
+        self.fixed_size = tuple(shape[1:3]) if min(shape[1:3]) > 0 else None
+        self.max_batch = shape[0] if shape[0] > 0 else None
+
+    def run(self, batch):
+        outputs = self._runner(**{self._input_name: batch})
+        details = self._runner.get_output_details()
+        result = {}
+        for name, value in outputs.items():
+            scale, zero_point = details[name].get("quantization", (0.0, 0))
+            if scale and value.dtype in (np.int8, np.uint8):
+                value = (value.astype(np.float32) - zero_point) * scale
+            result[name] = value
+        return result
+
+
+class _OnnxBackend:
+    input_dtype = np.float32
+
+    def __init__(self, path, providers=None):
+        import onnxruntime as ort
+
+        if providers is None:
+            available = ort.get_available_providers()
+            providers = [p for p in ("CUDAExecutionProvider",
+                                     "CPUExecutionProvider")
+                         if p in available]
+        try:
+            self.session = ort.InferenceSession(path, providers=providers)
+        except Exception as error:
+            raise _corrupt(path, "onnx", error) from error
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.metadata = (json.loads(meta[METADATA_KEY])
+                         if METADATA_KEY in meta else None)
+        self._input_name = self.session.get_inputs()[0].name
+        self._output_names = [o.name for o in self.session.get_outputs()]
+
+    def run(self, batch):
+        values = self.session.run(
+            self._output_names,
+            {self._input_name: batch.astype(np.float32)})
+        return dict(zip(self._output_names, values))
+
+
+class _TensorRTBackend:
+    input_dtype = np.float32
+
+    def __init__(self, path):
+        from keras_scaleattn.export.tensorrt_runner import TensorRTRunner
+
+        try:
+            self.runner = TensorRTRunner(path)
+        except ImportError as error:
+            raise ImportError(
+                "Running a TensorRT engine needs the `tensorrt` and "
+                "`cuda-python` packages and an NVIDIA GPU "
+                f"(pip install -e '.[tensorrt]'): {error}") from error
+        self.metadata = None
+        self.profile = self.runner.profile
+
+    def run(self, batch):
+        return self.runner.run(batch.astype(np.float32))
+
+
+class SegmentationRuntime:
+    """Segments uint8 RGB images with any exported model.
+
+    The format is detected from `path` (see `detect_model_kind`). Every
+    format runs the same full-resolution computation (the paper's pad, one
+    forward pass, x8 align-corners upsampling and crop), so the outputs agree
+    up to each format's numerical precision.
+
+    Images: `[B, H, W, 3]` or one `[H, W, 3]`, uint8 RGB; integers and
+    floats in [0, 255] are accepted and floats rounded (see
+    `prepare_images`). Height and width must be at least the model's
+    `min_input_size` (stored in the export's metadata), equal the size of a
+    fixed-size TFLite model, and lie inside a TensorRT engine's
+    optimisation profile. A batch larger than a model's fixed or maximum
+    batch is run in chunks.
+
+    Args:
+        path: str or os.PathLike. A `.keras` file, a SavedModel directory, a
+            `.tflite`, an `.onnx`, or a TensorRT `.engine` / `.plan`.
+        num_threads: int or None. LiteRT interpreter threads.
+            Defaults to None (LiteRT's default).
+        providers: list of str or None. ONNX Runtime execution providers;
+            None picks CUDA when available, then CPU.
+
+    Raises:
+        FileNotFoundError: if `path` does not exist.
+        ValueError: for a truncated file, a file of another kind or a
+            directory that is not a SavedModel.
+        ImportError: for a TensorRT engine without TensorRT.
+
+    Example:
+
+    >>> runtime = SegmentationRuntime("exports/model.onnx")  # doctest: +SKIP
+    >>> out = runtime(np.zeros((2, 65, 97, 3), np.uint8))  # doctest: +SKIP
+    >>> out["class_map"].shape, out["probabilities"].dtype  # doctest: +SKIP
+    ((2, 65, 97), dtype('float32'))
+    """
+
+    def __init__(self, path, num_threads=None, providers=None):
+        self.path = os.fspath(path)
+        self.kind = detect_model_kind(self.path)
+        if self.kind == "keras":
+            self._backend = _KerasBackend(self.path)
+        elif self.kind == "saved_model":
+            self._backend = _SavedModelBackend(self.path)
+        elif self.kind == "tflite":
+            self._backend = _TFLiteBackend(self.path, num_threads)
+        elif self.kind == "onnx":
+            self._backend = _OnnxBackend(self.path, providers)
+        else:
+            self._backend = _TensorRTBackend(self.path)
+        self.metadata = self._backend.metadata or {}
+
+    @property
+    def input_dtype(self):
+        """The dtype the underlying model is fed (uint8 or float32)."""
+        return np.dtype(self._backend.input_dtype)
+
+    @property
+    def min_input_size(self):
+        """Smallest height and width, from the export metadata (or None)."""
+        return self.metadata.get("min_input_size")
+
+    @property
+    def fixed_size(self):
+        """`(height, width)` of a fixed-size TFLite model, else None."""
+        return getattr(self._backend, "fixed_size", None)
+
+    @property
+    def profile(self):
+        """The `EngineProfile` of a TensorRT engine, else None."""
+        return getattr(self._backend, "profile", None)
+
+    def check_size(self, height, width):
+        """Raises a `ValueError` if this model cannot take `height x width`.
+
+        Args:
+            height: int.
+            width: int.
+        """
+        min_size = self.min_input_size
+        if min_size and min(height, width) < min_size:
+            raise ValueError(
+                f"`images` must be at least {min_size}x{min_size} for this "
+                f"model (its smallest scale needs 17 pixels). Received: "
+                f"images of size {height}x{width}")
+        if self.fixed_size and (height, width) != self.fixed_size:
+            raise ValueError(
+                "`images` must be "
+                f"{self.fixed_size[0]}x{self.fixed_size[1]} for this "
+                f"fixed-size TFLite model. Received: images of size "
+                f"{height}x{width}")
+        if self.profile is not None:
+            low, high = self.profile.min_shape, self.profile.max_shape
+            if not (low[1] <= height <= high[1] and low[2] <= width <= high[2]):
+                raise ValueError(
+                    "`images` must fit the TensorRT engine's profile: height "
+                    f"{low[1]}-{high[1]}, width {low[2]}-{high[2]}. "
+                    f"Received: images of size {height}x{width}")
+
+    def _max_batch(self):
+        if self.profile is not None:
+            return self.profile.max_shape[0]
+        return getattr(self._backend, "max_batch", None)
+
+    def __call__(self, images):
+        """Segments images.
+
+        Args:
+            images: `[B, H, W, 3]` or `[H, W, 3]` RGB, uint8 (or numbers in
+                [0, 255]).
+
+        Returns:
+            dict of NumPy arrays `"class_map"` int32 `[B, H, W]`,
+            `"probabilities"` float32 `[B, H, W, C]` and, if the model has
+            it, `"attention"` float32 `[B, H, W, S]`; without the batch
+            axis for a single `[H, W, 3]` image.
+        """
+        batch, single = prepare_images(images)
+        self.check_size(*batch.shape[1:3])
+        step = self._max_batch() or len(batch)
+        if self.profile is not None and len(batch) < self.profile.min_shape[0]:
+            raise ValueError(
+                "`images` must hold at least "
+                f"{self.profile.min_shape[0]} images for this engine's "
+                f"profile. Received: a batch of {len(batch)}")
+        chunks = [self._backend.run(batch[i:i + step])
+                  for i in range(0, len(batch), step)]
+        outputs = {}
+        for name in OUTPUT_NAMES:
+            if name in chunks[0]:
+                value = np.concatenate([c[name] for c in chunks])
+                dtype = np.int32 if name == "class_map" else np.float32
+                outputs[name] = value.astype(dtype, copy=False)
+        if single:
+            outputs = {k: v[0] for k, v in outputs.items()}
+        return outputs
+
+    predict = __call__
+
+    def __repr__(self):
+        return f"SegmentationRuntime(kind={self.kind!r}, path={self.path!r})"

@@ -1,0 +1,207 @@
+"""The exported computation: uint8 or float images in, full-resolution maps out.
+
+Every artifact (SavedModel, TFLite, ONNX and the TensorRT engines built from
+the ONNX) runs the same function: `full_resolution_outputs` (the paper's pad
+to `8k + 1` with the mean, one forward pass, x8 align-corners upsampling,
+crop) traced into a `tf.function` with one input `"images"` `[B, H, W, 3]`,
+RGB in [0, 255], and three outputs:
+
+- `"class_map"`: int32 `[B, H, W]`, the arg-max class of each pixel.
+- `"probabilities"`: float32 `[B, H, W, C]`, the class softmax.
+- `"attention"`: float32 `[B, H, W, S]`, the weight of every scale (only for
+  models that have the output, i.e. attention merge with two or more scales).
+
+Input dtype: uint8 for the SavedModel and TFLite (what cameras and phones
+hand over; cast to float32 inside), float32 for ONNX and TensorRT (what
+ONNX Runtime and TensorRT engines are fed; values still 0-255 RGB, not
+normalised: the VGG mean subtraction is inside the model).
+"""
+
+import json
+
+import keras
+import tensorflow as tf
+
+from keras_scaleattn.inference.full_resolution import full_resolution_outputs
+from keras_scaleattn.version import __version__
+
+INPUT_NAME = "images"
+OUTPUT_NAMES = ("class_map", "probabilities", "attention")
+METADATA_KEY = "keras_scaleattn"
+INPUT_DTYPES = ("uint8", "float32")
+
+
+def check_segmenter(model):
+    """Checks that `model` is a Keras model with a `"logits"` output.
+
+    Args:
+        model: a `keras.Model`, normally a `ScaleAttentionSegmenter`.
+
+    Returns:
+        The model.
+
+    Raises:
+        ValueError: if `model` is not a Keras model with dict outputs that
+            include `"logits"`.
+    """
+    names = getattr(model, "output_names", None) or []
+    if not isinstance(model, keras.Model) or "logits" not in names:
+        raise ValueError(
+            "`model` must be a Keras segmenter with a 'logits' output (a "
+            "ScaleAttentionSegmenter). Received: "
+            f"model of type {type(model).__name__} with outputs {list(names)}"
+        )
+    return model
+
+
+def normalize_image_size(image_size):
+    """Returns `None` or an `(height, width)` pair of positive ints.
+
+    Args:
+        image_size: None, an int (square) or a pair of ints.
+
+    Returns:
+        None or tuple `(height, width)`.
+
+    Raises:
+        ValueError: for anything else.
+
+    Example:
+
+    >>> normalize_image_size(513), normalize_image_size((321, 481))
+    ((513, 513), (321, 481))
+    """
+    if image_size is None:
+        return None
+    if isinstance(image_size, int) and not isinstance(image_size, bool):
+        image_size = (image_size, image_size)
+    try:
+        height, width = image_size
+    except (TypeError, ValueError):
+        height = width = None
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
+               for v in (height, width)):
+        raise ValueError(
+            "`image_size` must be None, a positive int or a pair of positive "
+            f"ints (height, width). Received: image_size={image_size!r}"
+        )
+    return (height, width)
+
+
+def segmentation_outputs(model, images):
+    """Full-resolution outputs of `model`, in ops every exporter supports.
+
+    Args:
+        model: a segmenter (see `check_segmenter`).
+        images: uint8 or float tensor `[B, H, W, 3]`, RGB in [0, 255].
+
+    Returns:
+        dict of `"class_map"`, `"probabilities"` and (if the model has it)
+        `"attention"` tensors, as `full_resolution_outputs`.
+    """
+    outputs = full_resolution_outputs(model, tf.cast(images, tf.float32))
+    # keras.ops.argmax on TensorFlow adds a -0.0 fix built on BitwiseAnd,
+    # which TFLite's builtin ops lack (the conversion fails). Probabilities
+    # are >= 0, so tf.argmax gives the same classes; the unused ops are
+    # pruned by every converter.
+    outputs["class_map"] = tf.argmax(
+        outputs["probabilities"], axis=-1, output_type=tf.int32)
+    return {name: outputs[name] for name in OUTPUT_NAMES if name in outputs}
+
+
+def serving_function(model, input_dtype="uint8", image_size=None,
+                     batch_size=None):
+    """The `tf.function` every artifact is exported from.
+
+    Args:
+        model: a segmenter (see `check_segmenter`).
+        input_dtype: str. `"uint8"` or `"float32"`. Defaults to `"uint8"`.
+        image_size: None for any size (dynamic height and width), or an int
+            or `(height, width)` for a fixed size. Defaults to None.
+        batch_size: None for a dynamic batch, or a positive int.
+            Defaults to None.
+
+    Returns:
+        A `tf.function` with one input signature, `images` of shape
+        `[batch_size, height, width, 3]`, returning the output dict.
+
+    Example:
+
+    >>> serve = serving_function(model)
+    >>> sorted(serve(np.zeros((1, 40, 50, 3), np.uint8)))
+    ['attention', 'class_map', 'probabilities']
+    """
+    check_segmenter(model)
+    if input_dtype not in INPUT_DTYPES:
+        raise ValueError(
+            f"`input_dtype` must be one of {INPUT_DTYPES}. "
+            f"Received: input_dtype={input_dtype!r}"
+        )
+    size = normalize_image_size(image_size) or (None, None)
+    if batch_size is not None and (
+            not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(
+            "`batch_size` must be None or a positive int. "
+            f"Received: batch_size={batch_size!r}"
+        )
+    spec = tf.TensorSpec([batch_size, size[0], size[1], 3],
+                         tf.as_dtype(input_dtype), name=INPUT_NAME)
+
+    @tf.function(input_signature=[spec])
+    def serve(images):
+        return segmentation_outputs(model, images)
+
+    return serve
+
+
+def export_metadata(model, input_dtype, image_size=None, precision="float32",
+                    batch_size=None):
+    """The description stored inside every artifact (under `METADATA_KEY`).
+
+    Args:
+        model: the exported segmenter.
+        input_dtype: str. The artifact's input dtype.
+        image_size: None or the fixed `(height, width)`.
+        precision: str. `"float32"`, `"float16"` or `"int8"`.
+        batch_size: None or the fixed batch size.
+
+    Returns:
+        dict, JSON-serialisable: producer and version, `num_classes`,
+        `scales`, `merge`, `min_input_size`, `has_attention`, the input's
+        name, dtype, layout and range, `image_size`, `batch_size`,
+        `precision` and `outputs`.
+    """
+    has_attention = "attention" in model.output_names
+    scales = getattr(model, "scales", None)
+    min_size = getattr(model, "min_input_size", None)
+    size = normalize_image_size(image_size)
+    return {
+        "producer": "keras_scaleattn",
+        "version": __version__,
+        "num_classes": _num_classes(model),
+        "scales": [float(s) for s in scales] if scales else None,
+        "merge": getattr(model, "merge", None),
+        "min_input_size": int(min_size) if min_size else None,
+        "has_attention": has_attention,
+        "input": {"name": INPUT_NAME, "dtype": input_dtype,
+                  "layout": "NHWC", "channels": "RGB", "range": [0, 255]},
+        "image_size": list(size) if size else None,
+        "batch_size": batch_size,
+        "precision": precision,
+        "outputs": [n for n in OUTPUT_NAMES
+                    if n != "attention" or has_attention],
+    }
+
+
+def _num_classes(model):
+    num_classes = getattr(model, "num_classes", None)
+    if num_classes is None:
+        spec = model.compute_output_spec(
+            keras.KerasTensor((1, 65, 65, 3), dtype="float32"))
+        num_classes = spec["logits"].shape[-1]
+    return int(num_classes)
+
+
+def metadata_json(metadata):
+    """Serialises export metadata (sorted keys, so artifacts are stable)."""
+    return json.dumps(metadata, sort_keys=True)
