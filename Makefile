@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # Layer, model and loss tests run under both backends (issue: backend-neutral).
-BACKEND_TESTS := tests/ops tests/layers tests/models tests/losses tests/inference
+BACKEND_TESTS := tests/ops tests/layers tests/models tests/losses tests/inference \
+	tests/evaluation/test_evaluator.py
 
 .PHONY: install test test-tf test-jax demo quickstart clean
 
@@ -30,7 +31,10 @@ test-jax: install
 quickstart: install
 	$(PY) examples/quickstart.py
 
-demo: quickstart
+# The main job: train single-scale, max, average and attention models on the
+# built-in synthetic dataset, evaluate them, print the table, draw pictures.
+demo: install
+	$(PY) training/compare.py --config training/configs/synthetic_tiny.yaml --out-dir runs/demo
 
 clean:
 	rm -rf $(VENV) *.egg-info runs

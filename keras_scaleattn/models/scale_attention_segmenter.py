@@ -141,6 +141,10 @@ class ScaleAttentionSegmenter(keras.Model):
                         name=name, dtype="float32")(f)
 
         super().__init__(inputs=images, outputs=outputs, **kwargs)
+        if dtype is not None:
+            # The model's own policy: `compile` adds loss scaling for
+            # mixed_float16, and `get_config` keeps it for `load_model`.
+            self.dtype_policy = dtype
         self.num_classes = num_classes
         self.scales = scales
         self.merge = merge
@@ -215,6 +219,7 @@ class ScaleAttentionSegmenter(keras.Model):
             "trunk_width": self.trunk_width,
             "attention_filters": self.attention_filters,
             "dropout": self.dropout,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
         }
 
     @classmethod

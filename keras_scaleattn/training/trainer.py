@@ -1,0 +1,469 @@
+"""Training from an `ExperimentConfig`: data, model, optimizer, loop, outputs.
+
+`train(config)` does the whole run:
+
+1. makes the strategy (`runtime.strategy`), seeds Keras, opens the
+   datasets, and writes the resolved config to `<model_dir>/config.yaml`
+   (atomically);
+2. inside `strategy.scope()`: builds the `ScaleAttentionSegmenter` (with the
+   mixed-precision policy as its dtype), loads ImageNet weights if
+   configured, compiles it with `CaffeSGD`, the step/poly schedule and the
+   1 + S losses, and builds the optimizer;
+3. restores `<model_dir>/backup/` (`keras.callbacks.BackupAndRestore`) if a
+   previous run of the same command was interrupted, and skips the batches
+   that run already consumed, so that the resumed run sees the same data as
+   an uninterrupted one;
+4. trains with `model.fit` (Keras progress bar, validation losses,
+   TensorBoard scalars, attention images, checkpoints every N epochs) or,
+   for multi-worker and for accumulation over several replicas, with
+   `fit_custom_loop` (the same callbacks);
+5. saves `<model_dir>/model.keras` atomically.
+
+Layout of `<model_dir>`: `config.yaml`, `model.keras`, `checkpoints/epoch-NNNN.keras`,
+`backup/` (only while a run is unfinished), `logs/train`, `logs/validation`,
+`logs/attention` (TensorBoard).
+"""
+
+import dataclasses
+import importlib.util
+import os
+import shutil
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_scaleattn.data import get_source
+from keras_scaleattn.data import make_pipeline
+from keras_scaleattn.data.person_part import PERSON_PART_CLASS_NAMES
+from keras_scaleattn.data.synthetic import SYNTHETIC_CLASS_NAMES
+from keras_scaleattn.data.voc import VOC_CLASS_NAMES
+from keras_scaleattn.models import ScaleAttentionSegmenter
+from keras_scaleattn.models import load_vgg16_imagenet_weights
+from keras_scaleattn.training.attention_image_callback import AttentionImageCallback
+from keras_scaleattn.training.backup_and_restore import BackupAndRestore
+from keras_scaleattn.training.caffe_sgd import CaffeSGD
+from keras_scaleattn.training.config import batches_per_epoch
+from keras_scaleattn.training.config import save_config
+from keras_scaleattn.training.config import validate_config
+from keras_scaleattn.training.custom_loop import fit_custom_loop
+from keras_scaleattn.training.epoch_checkpoint import EpochCheckpoint
+from keras_scaleattn.training.epoch_checkpoint import save_model_atomic
+from keras_scaleattn.training.schedules import PolyDecay
+from keras_scaleattn.training.schedules import StepDecay
+from keras_scaleattn.training.strategy import is_chief
+from keras_scaleattn.training.strategy import make_strategy
+from keras_scaleattn.training.validation_losses import ValidationLosses
+
+def class_names_for(config):
+    """Class names of the config's dataset, or None if it has none built in."""
+    return _CLASS_NAMES.get(config.data.dataset)
+
+
+_CLASS_NAMES = {
+    "synthetic": SYNTHETIC_CLASS_NAMES,
+    "voc2012": VOC_CLASS_NAMES,
+    "person_part": PERSON_PART_CLASS_NAMES,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPaths:
+    """Where a run writes, under `model_dir`."""
+
+    model_dir: str
+    config: str
+    model: str
+    checkpoints: str
+    backup: str
+    logs: str
+
+    @classmethod
+    def from_model_dir(cls, model_dir):
+        model_dir = os.path.abspath(os.path.expanduser(model_dir))
+        return cls(
+            model_dir=model_dir,
+            config=os.path.join(model_dir, "config.yaml"),
+            model=os.path.join(model_dir, "model.keras"),
+            checkpoints=os.path.join(model_dir, "checkpoints"),
+            backup=os.path.join(model_dir, "backup"),
+            logs=os.path.join(model_dir, "logs"),
+        )
+
+
+@dataclasses.dataclass
+class TrainingResult:
+    """What `train` did and where it wrote.
+
+    Attributes:
+        model: the trained model.
+        history: dict `log name -> list of per-epoch values` of the epochs
+            run by this call.
+        paths: `RunPaths`.
+        initial_epoch: epoch the run started at (> 0 when resumed).
+        training_loop: `"fit"` or `"custom"`.
+        num_replicas: replicas of the strategy.
+        chief: whether this process wrote the outputs.
+    """
+
+    model: keras.Model
+    history: dict
+    paths: RunPaths
+    initial_epoch: int
+    training_loop: str
+    num_replicas: int
+    chief: bool
+
+
+def source_kwargs(data, training):
+    """Keyword arguments of `get_source(data.dataset, ...)` for one split.
+
+    Args:
+        data: `DataConfig`.
+        training: bool. The training split (else the evaluation split).
+
+    Returns:
+        dict.
+    """
+    split = data.train_split if training else data.eval_split
+    name = data.dataset
+    if name == "synthetic":
+        kwargs = {
+            "split": split,
+            "num_examples": data.num_train_examples if training else data.num_eval_examples,
+            "image_size": data.image_size,
+            "seed": data.seed,
+        }
+    elif name in ("voc2012", "person_part"):
+        kwargs = {"data_dir": data.data_dir, "split": split,
+                  "num_classes": data.num_classes}
+    elif name == "list_file":
+        kwargs = {"root_dir": data.data_dir, "list_file": split,
+                  "num_classes": data.num_classes}
+    elif name == "glob":
+        kwargs = {"num_classes": data.num_classes}
+    elif name == "tfds" or name.startswith("tfds:"):
+        kwargs = {"split": split, "data_dir": data.data_dir}
+    else:
+        kwargs = {}
+    extra = data.train_source_kwargs if training else data.eval_source_kwargs
+    kwargs.update(extra)
+    return kwargs
+
+
+def build_sources(config):
+    """The training and evaluation source datasets (unbatched, uint8)."""
+    data = config.data
+    train = get_source(data.dataset, **source_kwargs(data, training=True))
+    evaluation = get_source(data.dataset, **source_kwargs(data, training=False))
+    return train, evaluation
+
+
+def build_train_dataset(config, source, skip_batches=0):
+    """Augmented, shuffled, repeated global batches, minus `skip_batches`.
+
+    `skip_batches` makes a resumed run start where the interrupted one
+    stopped: the pipeline is deterministic, so skipping the consumed batches
+    reproduces the uninterrupted stream (the skipped batches are computed
+    and dropped: augmentation only, no model work).
+    """
+    data = config.data
+    dataset = make_pipeline(
+        source, training=True, batch_size=data.batch_size,
+        crop_size=data.crop_size,
+        scale_range=None if data.scale_range is None else tuple(data.scale_range),
+        mirror=data.mirror, seed=data.seed, num_classes=data.num_classes,
+        shuffle_buffer=data.shuffle_buffer,
+    )
+    if skip_batches:
+        dataset = dataset.skip(skip_batches)
+    return dataset
+
+
+def build_eval_dataset(config, source):
+    """Evaluation batches of one full image each."""
+    return make_pipeline(source, training=False, batch_size=1,
+                         num_classes=config.data.num_classes)
+
+
+def build_model(config):
+    """The `ScaleAttentionSegmenter` of `config.model` (call in the scope).
+
+    Raises:
+        FileNotFoundError: if `model.imagenet_weights` does not exist.
+    """
+    model_config = config.model
+    model = ScaleAttentionSegmenter(
+        num_classes=config.data.num_classes,
+        scales=tuple(model_config.scales),
+        merge=model_config.merge,
+        extra_supervision=model_config.extra_supervision,
+        trunk_width=model_config.trunk_width,
+        attention_filters=model_config.attention_filters,
+        dropout=model_config.dropout,
+        dtype=config.optimization.mixed_precision,
+    )
+    if model_config.imagenet_weights is not None:
+        load_vgg16_imagenet_weights(model, _weights_path(config))
+    return model
+
+
+def _weights_path(config):
+    path = os.path.expanduser(config.model.imagenet_weights)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            "`model.imagenet_weights` does not exist. Received: "
+            f"model.imagenet_weights={config.model.imagenet_weights!r}"
+        )
+    return path
+
+
+def loss_weights(config, model):
+    """Loss weight of each supervised output: merged, then every scale."""
+    opt = config.optimization
+    weights = {}
+    for name in model.supervised_outputs:
+        if name == "logits":
+            weights[name] = opt.merged_loss_weight
+        else:
+            index = int(name.rsplit("_", 1)[1])
+            weights[name] = (1.0 if opt.scale_loss_weights is None
+                             else opt.scale_loss_weights[index])
+    return weights
+
+
+def build_learning_rate(config, accumulation_steps):
+    """The `StepDecay` or `PolyDecay` of `config.optimization`.
+
+    Args:
+        config: `ExperimentConfig`.
+        accumulation_steps: int. Micro-steps per optimizer update as the
+            optimizer counts them (Keras' accumulation), else 1.
+    """
+    opt = config.optimization
+    if opt.schedule == "step":
+        return StepDecay(opt.base_lr, step_size=opt.step_size,
+                         gamma=opt.step_gamma,
+                         accumulation_steps=accumulation_steps)
+    return PolyDecay(opt.base_lr, max_steps=opt.total_steps,
+                     power=opt.poly_power, accumulation_steps=accumulation_steps)
+
+
+def build_optimizer(config, keras_accumulation=True):
+    """The optimizer of `config.optimization` (call inside the strategy scope).
+
+    `CaffeSGD` (the paper's) or, with `optimizer: adam`, Keras Adam.
+
+    Under `mixed_float16`, wrapped in a `keras.optimizers.LossScaleOptimizer`
+    here rather than by `compile`: `compile` wraps only when the *model's*
+    policy is mixed_float16, and `ScaleAttentionSegmenter` passes its dtype
+    to its layers but not to `keras.Model`.
+
+    Args:
+        config: `ExperimentConfig`.
+        keras_accumulation: bool. Use the optimizer's own
+            `gradient_accumulation_steps` (the `fit` loop); False when the
+            loop accumulates (`fit_custom_loop`).
+    """
+    opt = config.optimization
+    steps = opt.gradient_accumulation_steps if keras_accumulation else 1
+    if opt.optimizer == "adam":
+        optimizer = keras.optimizers.Adam(
+            learning_rate=build_learning_rate(config, steps),
+            gradient_accumulation_steps=steps if steps > 1 else None,
+        )
+    else:
+        optimizer = CaffeSGD(
+            learning_rate=build_learning_rate(config, steps),
+            momentum=opt.momentum,
+            l2_weight_decay=opt.weight_decay,
+            head_lr_multiplier=opt.head_lr_multiplier,
+            bias_lr_multiplier=opt.bias_lr_multiplier,
+            gradient_accumulation_steps=steps if steps > 1 else None,
+        )
+    if opt.mixed_precision == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def choose_training_loop(config, strategy):
+    """`"fit"` or `"custom"` for `runtime.training_loop` and the strategy.
+
+    `"auto"` picks the custom loop where `fit` does not work: under
+    `MultiWorkerMirroredStrategy` (keras #20585) and for gradient
+    accumulation over several replicas (Keras' accumulation all-reduces
+    inside an `ops.cond`, which tf.distribute rejects).
+    """
+    requested = config.runtime.training_loop
+    multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    accumulate_replicas = (config.optimization.gradient_accumulation_steps > 1
+                           and strategy.num_replicas_in_sync > 1)
+    if requested == "fit" and (multi_worker or accumulate_replicas):
+        reason = ("MultiWorkerMirroredStrategy" if multi_worker else
+                  "gradient accumulation over several replicas")
+        raise ValueError(
+            f"`runtime.training_loop` cannot be 'fit' with {reason} (Keras 3 "
+            "fails there; use 'auto' or 'custom'). Received: "
+            f"runtime.training_loop={requested!r}"
+        )
+    if requested == "auto":
+        return "custom" if multi_worker or accumulate_replicas else "fit"
+    return requested
+
+
+def restore_backup(backup, model):
+    """Restores `backup`'s state into `model` now; returns its epoch.
+
+    `BackupAndRestore` restores at `on_train_begin`, after the data iterator
+    exists; calling it first tells how many batches to skip. Reading the
+    epoch after the restore keeps the two consistent when the callback falls
+    back to its previous copy (`double_checkpoint`). The restore at
+    `on_train_begin` then loads the same files again.
+    """
+    backup.set_model(model)
+    backup.on_train_begin()
+    return backup.backed_up_epoch()
+
+
+def _check_same_epoch(strategy, epoch):
+    """Fails if the workers of a cluster restored different epochs."""
+    per_replica = strategy.run(lambda: tf.constant([epoch], tf.int64))
+    epochs = strategy.gather(per_replica, axis=0).numpy().tolist()
+    if len(set(epochs)) > 1:
+        raise RuntimeError(
+            f"Workers restored different epochs from the backup ({epochs}): "
+            "every worker must see the chief's `<model_dir>/backup` (a shared "
+            "file system)."
+        )
+
+
+def _attention_callback(config, model, eval_source, log_dir):
+    image, label = next(iter(eval_source.take(1)))
+    return AttentionImageCallback(
+        log_dir, image.numpy(), np.asarray(label.numpy()), scales=model.scales,
+        every_epochs=config.runtime.attention_image_every_epochs,
+        class_names=_CLASS_NAMES.get(config.data.dataset),
+    )
+
+
+def train(config, strategy=None, callbacks=()):
+    """Trains the model of `config` and saves everything under `model_dir`.
+
+    Running the same command again after an interruption resumes from the
+    last completed epoch (the backup), with the same data, and ends with the
+    same weights as an uninterrupted run.
+
+    Args:
+        config: `ExperimentConfig` (validated again here).
+        strategy: `tf.distribute.Strategy` or None to make the one of
+            `runtime.strategy`.
+        callbacks: extra `keras.callbacks.Callback`s (after the package's).
+
+    Returns:
+        `TrainingResult`.
+
+    Raises:
+        FileExistsError: if `model_dir` already holds a finished run.
+        FileNotFoundError: for a missing `model.imagenet_weights` or dataset
+            folder (from the data loaders).
+        ValueError: for an invalid config.
+    """
+    validate_config(config)
+    run, opt = config.runtime, config.optimization
+    paths = RunPaths.from_model_dir(run.model_dir)
+    if os.path.exists(paths.model) and not os.path.isdir(paths.backup):
+        raise FileExistsError(
+            f"`runtime.model_dir` already holds a finished run ({paths.model}). "
+            "Choose another runtime.model_dir or delete it. Received: "
+            f"runtime.model_dir={run.model_dir!r}"
+        )
+    if config.model.imagenet_weights is not None:
+        _weights_path(config)
+    if run.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise ValueError(
+            "`runtime.tensorboard` needs the tensorboard package (pip install "
+            "tensorboard), or set runtime.tensorboard=false. Received: "
+            "runtime.tensorboard=True"
+        )
+    if strategy is None:
+        strategy = make_strategy(run.strategy)
+    chief = is_chief(strategy)
+    multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    loop = choose_training_loop(config, strategy)
+    keras.utils.set_random_seed(run.seed)
+
+    # The data first: a missing dataset folder fails before anything is
+    # written.
+    train_source, eval_source = build_sources(config)
+    if chief:
+        os.makedirs(paths.model_dir, exist_ok=True)
+        save_config(config, paths.config)
+
+    with strategy.scope():
+        model = build_model(config)
+        weights = loss_weights(config, model)
+        model.compile(optimizer=build_optimizer(config, keras_accumulation=loop == "fit"),
+                      loss="auto", loss_weights=weights)
+        # Built here, in the scope: BackupAndRestore would otherwise build it
+        # outside, and the variables would not be mirrored.
+        model.optimizer.build(model.trainable_variables)
+
+    # Only the chief writes the backup; every worker restores it. Deleted by
+    # `train` only once model.keras is written: a run killed in between
+    # still resumes (and runs no more epochs).
+    backup = BackupAndRestore(paths.backup, write=chief, delete_checkpoint=False)
+    initial_epoch = restore_backup(backup, model)
+    if multi_worker:
+        _check_same_epoch(strategy, initial_epoch)
+    num_epochs = opt.num_epochs
+    train_dataset = build_train_dataset(
+        config, train_source, skip_batches=initial_epoch * batches_per_epoch(config))
+    all_callbacks = [backup, keras.callbacks.TerminateOnNaN()]
+    if chief and run.validation_steps:
+        # Before TensorBoard, which reads the `val_*` logs it adds.
+        all_callbacks.append(ValidationLosses(
+            build_eval_dataset(config, eval_source).take(run.validation_steps),
+            weights))
+    if chief and run.checkpoint_every_epochs:
+        all_callbacks.append(EpochCheckpoint(
+            paths.checkpoints, every_epochs=run.checkpoint_every_epochs,
+            keep=run.keep_checkpoints))
+    if chief and run.tensorboard:
+        # No graph: the custom loop has no `train_function` to draw.
+        all_callbacks.append(keras.callbacks.TensorBoard(
+            paths.logs, write_graph=False, update_freq="epoch"))
+        has_attention = "attention" in model.output_names
+        if run.attention_image_every_epochs and has_attention:
+            all_callbacks.append(_attention_callback(
+                config, model, eval_source, os.path.join(paths.logs, "attention")))
+    all_callbacks += list(callbacks)
+    verbose = run.verbose if chief else 0
+
+    if loop == "fit":
+        history = model.fit(
+            train_dataset, epochs=num_epochs, initial_epoch=initial_epoch,
+            steps_per_epoch=batches_per_epoch(config), callbacks=all_callbacks,
+            verbose=verbose, shuffle=False,  # the pipeline shuffles
+        )
+    else:
+        history = fit_custom_loop(
+            model, train_dataset, strategy=strategy, epochs=num_epochs,
+            steps_per_epoch=opt.steps_per_epoch, loss_weights=weights,
+            accumulation_steps=opt.gradient_accumulation_steps,
+            initial_epoch=initial_epoch, callbacks=all_callbacks,
+            verbose=verbose,
+        )
+    if not all(np.all(np.isfinite(w)) for w in model.get_weights()):
+        raise RuntimeError(
+            "Training diverged: the weights are not finite (see the NaN loss "
+            "above); no model.keras was written. Lower optimization.base_lr "
+            "and start a new runtime.model_dir."
+        )
+    if chief:
+        save_model_atomic(model, paths.model)
+        shutil.rmtree(paths.backup, ignore_errors=True)
+    return TrainingResult(
+        model=model, history=dict(history.history), paths=paths,
+        initial_epoch=initial_epoch, training_loop=loop,
+        num_replicas=strategy.num_replicas_in_sync, chief=chief,
+    )

@@ -1,0 +1,72 @@
+"""Validation losses at every epoch end, on this process only."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_scaleattn.losses.segmentation_cross_entropy import SegmentationCrossEntropy
+
+
+def evaluate_losses(model, dataset, loss_weights):
+    """Mean losses of `model` over `dataset`, named as `fit` names them.
+
+    Args:
+        model: a `ScaleAttentionSegmenter`.
+        dataset: `tf.data.Dataset` of `(images, labels)` batches, any size.
+        loss_weights: dict `output name -> weight` of the supervised outputs.
+
+    Returns:
+        dict: `"val_loss"` (the weighted sum) and `"val_{name}_loss"` per
+        output, each the mean over the batches of `SegmentationCrossEntropy`.
+    """
+    mean_loss = SegmentationCrossEntropy()
+
+    @tf.function(reduce_retracing=True)
+    def losses(images, labels):
+        outputs = model(images, training=False)
+        parts = {f"{name}_loss": ops.cast(mean_loss(labels, outputs[name]), "float32")
+                 for name in loss_weights}
+        total = sum(float(loss_weights[name]) * parts[f"{name}_loss"]
+                    for name in loss_weights)
+        return {"loss": total, **parts}
+
+    sums, count = {}, 0
+    for images, labels in dataset:
+        for key, value in losses(images, labels).items():
+            sums[key] = sums.get(key, 0.0) + float(value)
+        count += 1
+    return {f"val_{key}": value / max(count, 1) for key, value in sums.items()}
+
+
+class ValidationLosses(keras.callbacks.Callback):
+    """Adds `val_loss` and each output's `val_*_loss` to the epoch logs.
+
+    Runs the model on this process's copy of the weights, outside
+    `tf.distribute` (no collectives): `fit`'s own validation splits every
+    batch over the replicas, and a batch of one full-size image (evaluation
+    images differ in size) leaves a replica an empty batch, which fails
+    under `MirroredStrategy` ("Inputs to operation AddN ... must have the
+    same size and shape"). Put it before the callbacks that read the logs
+    (TensorBoard); Keras' progress bar and History come last.
+
+    Args:
+        dataset: `tf.data.Dataset` of `(images, labels)`; iterated entirely
+            at every epoch end (`.take(n)` it).
+        loss_weights: dict `output name -> weight` of the supervised outputs.
+
+    Example:
+
+    ```python
+    callbacks = [ValidationLosses(eval_batches.take(10), {"logits": 1.0}),
+                 keras.callbacks.TensorBoard("/tmp/logs")]
+    ```
+    """
+
+    def __init__(self, dataset, loss_weights):
+        super().__init__()
+        self.dataset = dataset
+        self.loss_weights = dict(loss_weights)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs.update(evaluate_losses(self.model, self.dataset, self.loss_weights))

@@ -1,0 +1,161 @@
+"""Configs: YAML experiments, dotted overrides, errors naming key and value."""
+
+import glob
+import os
+
+import pytest
+import yaml
+
+from keras_scaleattn.training import ExperimentConfig
+from keras_scaleattn.training import load_config
+from keras_scaleattn.training import save_config
+from keras_scaleattn.training.config import config_from_dict
+from training_helpers import REPO
+from training_helpers import tiny_values
+
+CONFIG_DIR = os.path.join(REPO, "training", "configs")
+CONFIGS = sorted(glob.glob(os.path.join(CONFIG_DIR, "*.yaml")))
+
+
+def test_the_named_experiments_exist():
+    names = {os.path.basename(p) for p in CONFIGS}
+    assert {"synthetic_tiny.yaml", "voc2012_attention_3scales.yaml",
+            "voc2012_single.yaml", "voc2012_max.yaml", "voc2012_average.yaml",
+            "person_part_attention.yaml"} <= names
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=os.path.basename)
+def test_every_yaml_loads_into_the_dataclasses(path):
+    config = load_config(path)
+    assert isinstance(config, ExperimentConfig)
+    # Every key of the file reached the config (no silent defaults).
+    with open(path) as f:
+        raw = yaml.safe_load(f)
+    for section, values in raw.items():
+        for key, value in values.items():
+            got = getattr(getattr(config, section), key)
+            assert got == value, f"{section}.{key}: {got!r} != {value!r}"
+
+
+def test_paper_recipe_in_the_best_voc_experiment():
+    config = load_config(os.path.join(CONFIG_DIR, "voc2012_attention_3scales.yaml"))
+    assert config.model.scales == [1.0, 0.75, 0.5]
+    assert config.model.merge == "attention" and config.model.extra_supervision
+    assert config.data.crop_size == 321 and config.data.batch_size == 10
+    assert config.optimization.gradient_accumulation_steps == 3
+    assert config.optimization.base_lr == 1e-3
+    assert config.optimization.total_steps == 6000
+    assert config.optimization.schedule == "step"
+    assert config.optimization.step_size == 2000
+    assert config.model.imagenet_weights
+
+
+def test_variants_differ_only_in_the_model():
+    load = lambda name: load_config(os.path.join(CONFIG_DIR, name))  # noqa: E731
+    best = load("voc2012_attention_3scales.yaml")
+    assert load("voc2012_single.yaml").model.scales == [1.0]
+    assert load("voc2012_max.yaml").model.merge == "max"
+    assert load("voc2012_average.yaml").model.merge == "average"
+    for name in ("voc2012_single.yaml", "voc2012_max.yaml", "voc2012_average.yaml"):
+        other = load(name)
+        assert other.optimization == best.optimization
+        assert other.data == best.data
+    person = load("person_part_attention.yaml")
+    assert person.data.dataset == "person_part" and person.data.num_classes == 7
+
+
+def test_overrides_are_typed(tmp_path):
+    path = os.path.join(CONFIG_DIR, "synthetic_tiny.yaml")
+    config = load_config(path, ["model.scales=[1.0,0.75,0.5]",
+                                "optimization.steps=100",
+                                "optimization.steps_per_epoch=25",
+                                "optimization.base_lr=2e-4",
+                                "runtime.tensorboard=false",
+                                "data.scale_range=[0.6,1.4]",
+                                f"runtime.model_dir={tmp_path}"])
+    assert config.model.scales == [1.0, 0.75, 0.5]
+    assert config.optimization.steps == 100 and config.optimization.num_epochs == 4
+    assert config.optimization.base_lr == pytest.approx(2e-4)
+    assert config.runtime.tensorboard is False
+    assert config.data.scale_range == [0.6, 1.4]
+    assert config.runtime.model_dir == str(tmp_path)
+
+
+def test_resolved_config_round_trips(tmp_path):
+    config = config_from_dict(tiny_values(tmp_path))
+    path = save_config(config, tmp_path / "config.yaml")
+    assert load_config(path) == config
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("override, words", [
+    ("model.scalez=[1.0]", ["model.scalez"]),
+    ("optimisation.steps=3", ["optimisation"]),
+    ("optimization.steps=abc", ["optimization.steps", "abc"]),
+    ("optimization.steps=1.5", ["optimization.steps", "1.5"]),
+    ("runtime.tensorboard=maybe", ["runtime.tensorboard", "maybe"]),
+    ("model.scales=1.0", ["model.scales"]),
+    ("optimization.schedule=cosine", ["optimization.schedule", "cosine"]),
+    ("runtime.strategy=tpu", ["runtime.strategy", "tpu"]),
+    ("optimization.mixed_precision=float16", ["optimization.mixed_precision", "float16"]),
+    ("model.merge=sum", ["model.merge", "sum"]),
+    ("model.dropout=1.0", ["model.dropout", "1.0"]),
+    ("optimization.steps=7", ["optimization.steps", "7", "steps_per_epoch"]),
+    ("optimization.scale_loss_weights=[1.0]", ["optimization.scale_loss_weights"]),
+    ("optimization.steps", ["key=value", "optimization.steps"]),
+])
+def test_bad_override_names_key_and_value(tmp_path, override, words):
+    path = os.path.join(CONFIG_DIR, "synthetic_tiny.yaml")
+    with pytest.raises(ValueError) as info:
+        load_config(path, ["optimization.steps_per_epoch=5", override])
+    for word in words:
+        assert word in str(info.value), str(info.value)
+
+
+def test_unknown_key_in_a_file_names_the_key_and_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("model:\n  scales: [1.0]\n  attention_filterz: 8\n")
+    with pytest.raises(ValueError, match="model.attention_filterz") as info:
+        load_config(path)
+    assert "bad.yaml" in str(info.value)
+
+
+def test_wrong_type_in_a_file_names_the_key_and_value(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("data:\n  batch_size: ten\n")
+    with pytest.raises(ValueError, match="data.batch_size") as info:
+        load_config(path)
+    assert "ten" in str(info.value)
+
+
+def test_missing_config_file_names_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.yaml"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_a_file_that_is_not_a_mapping(tmp_path):
+    path = tmp_path / "list.yaml"
+    path.write_text("- 1\n- 2\n")
+    with pytest.raises(ValueError, match="mapping"):
+        load_config(path)
+
+
+def test_exactly_one_of_steps_and_epochs(tmp_path):
+    values = tiny_values(tmp_path, optimization={"steps": None, "epochs": None})
+    with pytest.raises(ValueError, match="optimization.epochs"):
+        config_from_dict(values)
+    values = tiny_values(tmp_path, optimization={"steps": None, "epochs": 3,
+                                                 "steps_per_epoch": 2})
+    assert config_from_dict(values).optimization.total_steps == 6
+
+
+def test_folder_datasets_need_a_data_dir(tmp_path):
+    values = tiny_values(tmp_path, data={"dataset": "voc2012", "num_classes": 21})
+    with pytest.raises(ValueError, match="data.data_dir"):
+        config_from_dict(values)
+
+
+def test_imagenet_weights_need_a_full_width_trunk(tmp_path):
+    values = tiny_values(tmp_path, model={"imagenet_weights": "/w.h5"})
+    with pytest.raises(ValueError, match="model.imagenet_weights"):
+        config_from_dict(values)

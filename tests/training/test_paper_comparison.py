@@ -1,0 +1,95 @@
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_scaleattn.training.paper_comparison import VARIANTS
+from keras_scaleattn.training.paper_comparison import check_variants
+from keras_scaleattn.training.paper_comparison import run_comparison
+from keras_scaleattn.training.paper_comparison import variant_config
+from tests.training.training_helpers import REPO
+from tests.training.training_helpers import tiny_config
+
+
+def test_variants_are_the_papers_models(tmp_path):
+    config = tiny_config(tmp_path / "base")
+    expected = {
+        "single": ((1.0,), "attention", False),
+        "max": ((1.0, 0.5), "max", False),
+        "max_esupv": ((1.0, 0.5), "max", True),
+        "average": ((1.0, 0.5), "average", False),
+        "average_esupv": ((1.0, 0.5), "average", True),
+        "attention": ((1.0, 0.5), "attention", False),
+        "attention_esupv": ((1.0, 0.5), "attention", True),
+    }
+    assert set(VARIANTS) == set(expected)
+    for name, (scales, merge, esupv) in expected.items():
+        cfg = variant_config(config, name, tmp_path / "out")
+        assert tuple(cfg.model.scales) == scales
+        assert cfg.model.extra_supervision is esupv
+        if len(scales) > 1:
+            assert cfg.model.merge == merge
+        assert cfg.runtime.model_dir == str(tmp_path / "out" / name)
+        # The recipe is shared.
+        assert cfg.optimization == config.optimization
+        assert cfg.data == config.data
+
+
+def test_unknown_variant():
+    with pytest.raises(ValueError, match="variants.*'median'"):
+        check_variants(["single", "median"])
+
+
+@pytest.mark.slow
+def test_trains_evaluates_and_reuses(tmp_path):
+    config = tiny_config(tmp_path / "base")
+    out = tmp_path / "cmp"
+    results = run_comparison(config, out, variants=("single", "attention_esupv"),
+                             size_thresholds=(100, 400), num_pictures=1,
+                             verbose=0)
+    assert set(results) == {"single", "attention_esupv"}
+    assert "attention_by_size" in results["attention_esupv"]
+    table = (out / "results.md").read_text()
+    assert "| single scale |" in table and "| attention + E-Supv |" in table
+    stored = json.loads((out / "results.json").read_text())
+    assert np.isclose(stored["single"]["miou"], results["single"]["miou"])
+    assert (out / "pictures" / "attention_esupv_0.png").exists()
+    assert (out / "single" / "model.keras").exists()
+
+    # A second run reuses the trained models instead of training again.
+    def refuse(_):
+        raise AssertionError("trained again")
+
+    again = run_comparison(config, out, variants=("single", "attention_esupv"),
+                           size_thresholds=(100, 400), num_pictures=0,
+                           train_fn=refuse, verbose=0)
+    assert np.isclose(again["single"]["miou"], results["single"]["miou"])
+
+
+@pytest.mark.slow
+def test_evaluate_script(tmp_path):
+    config = tiny_config(tmp_path / "run")
+    from keras_scaleattn.training import save_config
+    from keras_scaleattn.training import train
+
+    train(config)
+    save_config(config, tmp_path / "config.yaml")
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "training", "evaluate.py"),
+         "--model", str(tmp_path / "run" / "model.keras"),
+         "--config", str(tmp_path / "config.yaml"),
+         "--json", str(tmp_path / "r.json"), "data.size_thresholds=[100,400]"],
+        capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "mIoU" in result.stdout and "mean attention weight" in result.stdout
+    assert 0.0 <= json.loads((tmp_path / "r.json").read_text())["miou"] <= 1.0
+    missing = subprocess.run(
+        [sys.executable, os.path.join(REPO, "training", "evaluate.py"),
+         "--model", str(tmp_path / "nope.keras"),
+         "--config", str(tmp_path / "config.yaml")],
+        capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert missing.returncode == 2 and "nope.keras" in missing.stderr
