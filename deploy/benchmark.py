@@ -14,6 +14,8 @@ compiled Keras model. Without `--export-dir`, or with `--export` to
 
 import argparse
 import sys
+
+from keras_scaleattn.cli import run_script
 import tempfile
 
 from keras_scaleattn.evaluation.report import write_json_atomic
@@ -73,4 +75,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 
+from keras_scaleattn.cli import run_script
 from keras_scaleattn.export.tensorrt_engine import DEFAULT_WORKSPACE_MIB
 from keras_scaleattn.export.tensorrt_engine import PRECISIONS
 from keras_scaleattn.export.tensorrt_engine import EngineProfile
@@ -120,4 +121,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -17,6 +17,7 @@ artifact is outside its precision's tolerance (`export/parity.py`).
 import argparse
 import sys
 
+from keras_scaleattn.cli import run_script
 from keras_scaleattn.export.exporter import FORMATS
 from keras_scaleattn.export.exporter import export_and_check
 from keras_scaleattn.export.exporter import parse_formats
@@ -74,4 +75,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

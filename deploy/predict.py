@@ -12,6 +12,7 @@ or a TensorRT `.engine` / `.plan`. For each image `photos/x.jpg` it writes
 import argparse
 import sys
 
+from keras_scaleattn.cli import run_script
 from keras_scaleattn.export.folder_prediction import predict_folder
 from keras_scaleattn.export.segmentation_runtime import SegmentationRuntime
 
@@ -43,4 +44,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -15,6 +15,7 @@ again; an interrupted variant resumes from its last epoch. Config overrides
 import argparse
 import sys
 
+from keras_scaleattn.cli import run_script
 from keras_scaleattn.training import load_config
 from keras_scaleattn.training.paper_comparison import DEFAULT_VARIANTS
 from keras_scaleattn.training.paper_comparison import VARIANTS
@@ -49,4 +50,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

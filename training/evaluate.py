@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 
+from keras_scaleattn.cli import run_script
 from keras_scaleattn.evaluation import evaluate_segmenter
 from keras_scaleattn.evaluation import format_markdown_table
 from keras_scaleattn.evaluation import write_json_atomic
@@ -84,4 +85,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))
