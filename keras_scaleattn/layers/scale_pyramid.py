@@ -43,6 +43,40 @@ def validate_scales(scales):
     return values
 
 
+def check_image_batch_shape(shape):
+    """Raises ValueError unless `shape` is `[batch, height, width, 3]`."""
+    shape = tuple(shape)
+    if len(shape) != 4:
+        raise ValueError(
+            "`images` must be a 4D batch [batch, height, width, 3]. "
+            f"Received: images.shape={shape}"
+        )
+    if shape[-1] not in (None, 3):
+        raise ValueError(
+            "`images` must have 3 (RGB) channels. "
+            f"Received: images.shape={shape}"
+        )
+
+
+def check_image_size(shape, scales):
+    """Raises ValueError if a static height or width is too small for `scales`.
+
+    Args:
+        shape: `[batch, height, width, 3]`; None sides are not checked.
+        scales: sequence of scales.
+    """
+    scales = validate_scales(scales)
+    min_size = min_input_size(scales)
+    for name, side in zip(("height", "width"), tuple(shape)[1:3]):
+        if side is not None and side < min_size:
+            raise ValueError(
+                f"Image {name} {side} is too small for scales {scales}: the "
+                f"smallest scale would give fewer than {MIN_SCALED_SIZE} "
+                "pixels for the stride-8 trunk. Images must be at least "
+                f"{min_size} pixels. Received: images.shape={tuple(shape)}"
+            )
+
+
 def min_input_size(scales):
     """Smallest image side the model accepts for `scales`.
 
@@ -103,25 +137,8 @@ class ScalePyramid(keras.layers.Layer):
         self.min_size = min_input_size(self.scales)
 
     def _check_shape(self, shape):
-        if len(shape) != 4:
-            raise ValueError(
-                "`images` must be a 4D batch [batch, height, width, 3]. "
-                f"Received: images.shape={tuple(shape)}"
-            )
-        if shape[-1] != 3:
-            raise ValueError(
-                "`images` must have 3 (RGB) channels. "
-                f"Received: images.shape={tuple(shape)}"
-            )
-        for name, side in zip(("height", "width"), shape[1:3]):
-            if side is not None and side < self.min_size:
-                raise ValueError(
-                    f"Image {name} {side} is too small for scales "
-                    f"{self.scales}: the smallest scale would give fewer than "
-                    f"{MIN_SCALED_SIZE} pixels for the stride-8 trunk. "
-                    f"Images must be at least {self.min_size} pixels. "
-                    f"Received: images.shape={tuple(shape)}"
-                )
+        check_image_batch_shape(shape)
+        check_image_size(shape, self.scales)
 
     def build(self, input_shape):
         self._check_shape(input_shape)

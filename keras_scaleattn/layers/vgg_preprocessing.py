@@ -1,6 +1,8 @@
 import keras
 from keras import ops
 
+from keras_scaleattn.layers.scale_pyramid import check_image_batch_shape
+
 # Caffe VGG-16's per-channel mean, in BGR order (PAPER.md, "Training").
 VGG_MEAN_BGR = (104.008, 116.669, 122.675)
 
@@ -41,7 +43,11 @@ class VGGPreprocessing(keras.layers.Layer):
             )
         self.mean = mean
 
+    def build(self, input_shape):
+        check_image_batch_shape(input_shape)
+
     def call(self, images):
+        check_image_batch_shape(images.shape)
         images = ops.cast(images, self.compute_dtype)
         bgr = ops.flip(images, axis=-1)
         return bgr - ops.convert_to_tensor(self.mean, dtype=self.compute_dtype)

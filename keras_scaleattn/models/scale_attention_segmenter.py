@@ -5,6 +5,8 @@ from keras_scaleattn.layers.merge_scores import MergeScores
 from keras_scaleattn.layers.resize_like import ResizeLike
 from keras_scaleattn.layers.scale_attention import ScaleAttention
 from keras_scaleattn.layers.scale_pyramid import ScalePyramid
+from keras_scaleattn.layers.scale_pyramid import check_image_batch_shape
+from keras_scaleattn.layers.scale_pyramid import check_image_size
 from keras_scaleattn.layers.scale_pyramid import min_input_size
 from keras_scaleattn.layers.scale_pyramid import validate_scales
 from keras_scaleattn.layers.vgg16_largefov import VGG16LargeFOV
@@ -186,6 +188,24 @@ class ScaleAttentionSegmenter(keras.Model):
                     for name in self.supervised_outputs}
         super().compile(optimizer=optimizer, loss=loss,
                         loss_weights=loss_weights, **kwargs)
+
+    def _check_images(self, images):
+        shape = getattr(images, "shape", None)
+        if shape is not None:
+            check_image_batch_shape(shape)
+            check_image_size(shape, self.scales)
+
+    def __call__(self, *args, **kwargs):
+        # Before Keras' own input check, whose message prints the array.
+        if args:
+            self._check_images(args[0])
+        return super().__call__(*args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        # Arrays are checked before Keras' predict loop: under JAX an error
+        # raised inside it leaves the model's variables purged (unusable).
+        self._check_images(x)
+        return super().predict(x, *args, **kwargs)
 
     def compile_from_config(self, config):
         # Keras skips restoring the compile state of models that override

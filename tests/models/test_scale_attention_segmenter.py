@@ -102,7 +102,7 @@ def _blocks(rng, batch=8, size=33):
     """Images of bright and dark 8x8 blocks; the class is the brightness."""
     blocks = rng.integers(0, 2, size=(batch, size // 8 + 1, size // 8 + 1))
     y = np.kron(blocks, np.ones((8, 8), int))[:, :size, :size]
-    x = np.where(y[..., None] == 1, 200.0, 50.0)
+    x = np.repeat(np.where(y[..., None] == 1, 200.0, 50.0), 3, axis=-1)
     return (x + rng.normal(0, 10, x.shape)).astype("float32"), y
 
 
@@ -198,11 +198,18 @@ def test_bad_arguments(kwargs, match):
         ScaleAttentionSegmenter(**args)
 
 
-def test_bad_images(rng):
+@pytest.mark.parametrize("shape, match", [
+    ((1, 32, 40, 3), "at least 33 pixels"),
+    ((1, 40, 40, 4), r"3 \(RGB\) channels.*\(1, 40, 40, 4\)"),
+    ((40, 40, 3), r"4D batch.*\(40, 40, 3\)"),
+])
+def test_bad_images(rng, shape, match):
     model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5), **TINY)
-    with pytest.raises(ValueError, match="at least 33 pixels"):
-        model.predict(_images(rng, 1, 32, 40), verbose=0)
-    with pytest.raises(ValueError, match="3"):
-        model.predict(np.zeros((1, 40, 40, 4), "float32"), verbose=0)
-    with pytest.raises(ValueError):
-        model.predict(np.zeros((40, 40, 3), "float32"), verbose=0)
+    images = np.zeros(shape, "float32")
+    with pytest.raises(ValueError, match=match):
+        model.predict(images, verbose=0)
+    with pytest.raises(ValueError, match=match):
+        model(images)
+    # The model is still usable after the error (on every backend).
+    out = model.predict(_images(rng, 1, 33, 33), verbose=0)
+    assert out["logits"].shape == (1, 5, 5, 3)
