@@ -144,7 +144,7 @@ def write_bytes_atomic(path, data):
         if os.path.exists(tmp_path):
             os.unlink(tmp_path)
         raise
-    _fsync_directory(directory)
+    fsync_directory(directory)
     return path
 
 
@@ -242,7 +242,7 @@ def _create_temp_file(directory, basename):
             continue
 
 
-def _fsync_directory(directory):
+def fsync_directory(directory):
     """Makes the rename itself durable (POSIX); a no-op where unsupported."""
     if not hasattr(os, "O_DIRECTORY"):
         return

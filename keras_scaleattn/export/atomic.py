@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 
+from keras_scaleattn.evaluation.report import fsync_directory
 from keras_scaleattn.evaluation.report import write_bytes_atomic
 
 
@@ -32,12 +33,15 @@ def _check_parent(path):
 
 
 @contextlib.contextmanager
-def atomic_file(path):
+def atomic_file(path, suffix="tmp"):
     """Yields a temporary path to write; renames it to `path` on success.
 
     Args:
         path: str or os.PathLike. The destination file; its directory must
             exist. An existing file is replaced only on success.
+        suffix: str. Ending of the temporary name, for writers that check
+            the extension (`model.save` needs `"tmp.keras"`). Defaults to
+            `"tmp"`.
 
     Yields:
         str: a hidden temporary path next to `path`, which the body must
@@ -59,7 +63,7 @@ def atomic_file(path):
     """
     path = os.fspath(path)
     directory = _check_parent(path)
-    tmp = _temp_name(path, "tmp")
+    tmp = _temp_name(path, suffix)
     try:
         yield tmp
         if not os.path.isfile(tmp):
@@ -73,7 +77,7 @@ def atomic_file(path):
         if os.path.lexists(tmp):
             os.unlink(tmp)
         raise
-    _fsync_directory(directory)
+    fsync_directory(directory)
 
 
 def write_file_atomic(path, data):
@@ -95,22 +99,6 @@ def write_file_atomic(path, data):
     """
     _check_parent(path)
     return write_bytes_atomic(os.fspath(path), data)
-
-
-def _fsync_directory(directory):
-    """Makes a rename durable (POSIX); a no-op where unsupported."""
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -161,4 +149,4 @@ def atomic_directory(path):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _fsync_directory(directory)
+    fsync_directory(directory)

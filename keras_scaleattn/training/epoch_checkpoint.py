@@ -2,9 +2,10 @@
 
 import os
 import re
-import secrets
 
 import keras
+
+from keras_scaleattn.export.atomic import atomic_file
 
 _CHECKPOINT_NAME = "epoch-{epoch:04d}.keras"
 _CHECKPOINT_PATTERN = re.compile(r"^epoch-(\d+)\.keras$")
@@ -14,8 +15,9 @@ def save_model_atomic(model, path):
     """Saves `model` as a `.keras` file that is either complete or absent.
 
     The model is saved to a hidden temporary `.keras` file in the same
-    folder, then renamed over `path` with `os.replace` (atomic on one file
-    system): a run killed while saving leaves the previous file intact.
+    folder, then renamed over `path` (`export.atomic.atomic_file`, atomic on
+    one file system): a run killed while saving leaves the previous file
+    intact.
 
     Args:
         model: a Keras model.
@@ -27,16 +29,9 @@ def save_model_atomic(model, path):
     path = os.fspath(path)
     if not path.endswith(".keras"):
         raise ValueError(f"`path` must end in '.keras'. Received: path={path!r}")
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    base = os.path.basename(path)[: -len(".keras")]
-    tmp_path = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp.keras")
-    try:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_file(path, suffix="tmp.keras") as tmp_path:
         model.save(tmp_path)
-        os.replace(tmp_path, path)
-    finally:
-        if os.path.exists(tmp_path):
-            os.unlink(tmp_path)
     return path
 
 
