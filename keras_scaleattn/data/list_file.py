@@ -19,6 +19,40 @@ from keras_scaleattn.data.file_pairs import file_pair_dataset
 _MAX_LISTED = 10
 
 
+def split_list_path(list_dir, split):
+    """The list file `<list_dir>/<split>.txt` of a dataset split.
+
+    Args:
+        list_dir: str. Folder of the split lists (`ImageSets/Segmentation`,
+            `list`).
+        split: str. Split name.
+
+    Returns:
+        str: the path of the list file.
+
+    Raises:
+        FileNotFoundError: if it does not exist; the message names the
+            splits that do.
+    """
+    list_dir = os.fspath(list_dir)
+    list_path = os.path.join(list_dir, f"{split}.txt")
+    if not os.path.isfile(list_path):
+        available = (
+            sorted(
+                name[: -len(".txt")]
+                for name in os.listdir(list_dir)
+                if name.endswith(".txt")
+            )
+            if os.path.isdir(list_dir)
+            else []
+        )
+        raise FileNotFoundError(
+            f"No list file for split='{split}': '{list_path}' does not exist. "
+            f"Splits found in '{list_dir}': {available}"
+        )
+    return list_path
+
+
 def read_pair_list(
     list_path, root_dir, *, image_template=None, mask_template=None
 ):

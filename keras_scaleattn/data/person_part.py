@@ -26,6 +26,7 @@ import os
 
 from keras_scaleattn.data.file_pairs import file_pair_dataset
 from keras_scaleattn.data.list_file import read_pair_list
+from keras_scaleattn.data.list_file import split_list_path
 
 PERSON_PART_CLASS_NAMES = (
     "background",
@@ -93,22 +94,7 @@ def person_part_dataset(
         )
     if list_dir is None:
         list_dir = os.path.join(data_dir, "list")
-    list_dir = os.fspath(list_dir)
-    list_path = os.path.join(list_dir, f"{split}.txt")
-    if not os.path.isfile(list_path):
-        available = (
-            sorted(
-                n[: -len(".txt")]
-                for n in os.listdir(list_dir)
-                if n.endswith(".txt")
-            )
-            if os.path.isdir(list_dir)
-            else []
-        )
-        raise FileNotFoundError(
-            f"No list file for split='{split}': '{list_path}' does not exist. "
-            f"Splits found in '{list_dir}': {available}"
-        )
+    list_path = split_list_path(list_dir, split)
     image_paths, mask_paths = read_pair_list(
         list_path,
         data_dir,

@@ -23,6 +23,7 @@ import os
 
 from keras_scaleattn.data.file_pairs import file_pair_dataset
 from keras_scaleattn.data.list_file import read_pair_list
+from keras_scaleattn.data.list_file import split_list_path
 
 VOC_CLASS_NAMES = (
     "background",
@@ -121,22 +122,7 @@ def voc_segmentation_dataset(
             f"`data_dir` does not exist. Received: data_dir='{data_dir}'"
         )
     root = _resolve_root(data_dir)
-    split_dir = os.path.join(root, _SPLIT_DIR)
-    list_path = os.path.join(split_dir, f"{split}.txt")
-    if not os.path.isfile(list_path):
-        available = (
-            sorted(
-                name[: -len(".txt")]
-                for name in os.listdir(split_dir)
-                if name.endswith(".txt")
-            )
-            if os.path.isdir(split_dir)
-            else []
-        )
-        raise FileNotFoundError(
-            f"No list file for split='{split}': '{list_path}' does not exist. "
-            f"Splits found in '{split_dir}': {available}"
-        )
+    list_path = split_list_path(os.path.join(root, _SPLIT_DIR), split)
     if label_dir is None:
         if split.endswith("_aug"):
             label_dir = "SegmentationClassAug"
