@@ -1,19 +1,19 @@
-"""The two slow convolutions of the three-scale model, each against its proposed form.
+"""The two convolutions changed for speed, each in its previous and current form.
 
     python benchmarks/conv_variants.py --repeats 7 --json runs/bench/conv_variants.json
 
-Micro-benchmarks behind the package changes proposed in
-docs/performance.md, each variant timed interleaved in one process (wall and
+Micro-benchmarks behind the package changes A and B of
+docs/performance.md ("Applied changes"), each variant timed interleaved in one process (wall and
 CPU time, GFLOP per CPU-second):
 
 - the attention head's `att_conv1`: a 3x3 convolution of the concatenated
   fc7 maps (3 x 1024 channels) to 512 filters at 65x65, as one convolution
-  (today), as three 1024-channel convolutions on slices of the same kernel,
-  summed (proposed), and under XLA;
+  (previous), as three 1024-channel convolutions on slices of the same
+  kernel, summed (current), and under XLA;
 - fc6, the 3x3 convolution with dilation 12 (512 -> 1024 channels), at the
   map sizes of the three scales of a 513 image (65, 49, 33), through
-  `tf.nn.convolution` (TF's SpaceToBatchND lowering, today), as one `Conv2D`
-  with `dilations` (proposed), and under XLA.
+  `tf.nn.convolution` (TF's SpaceToBatchND lowering, previous), as one
+  `Conv2D` with `dilations` (current), and under XLA.
 
 Outputs are checked to agree between variants. `--quick` uses 1/16 of the
 channels.
@@ -68,8 +68,8 @@ def attention_variants(tf, rng, side, channels, filters):
         return tf.nn.relu(total)
 
     functions = {
-        "att_conv1: one conv, 3072 ch (today)": tf.function(concat),
-        "att_conv1: 3 convs of 1024 ch, summed (proposed)": tf.function(split),
+        "att_conv1: one conv, 3072 ch (previous)": tf.function(concat),
+        "att_conv1: 3 convs of 1024 ch, summed (current)": tf.function(split),
         "att_conv1: one conv, XLA": tf.function(concat, jit_compile=True),
     }
     flops = conv_flops((1, side, side, 3 * channels),
@@ -93,8 +93,8 @@ def fc6_variants(tf, rng, side, channels_in, channels_out, rate):
                                        dilations=rate))
 
     functions = {
-        f"fc6 @{side}: SpaceToBatchND (today)": tf.function(space_to_batch),
-        f"fc6 @{side}: one dilated Conv2D (proposed)": tf.function(native),
+        f"fc6 @{side}: SpaceToBatchND (previous)": tf.function(space_to_batch),
+        f"fc6 @{side}: one dilated Conv2D (current)": tf.function(native),
         f"fc6 @{side}: XLA": tf.function(space_to_batch, jit_compile=True),
     }
     flops = conv_flops((1, padded, padded, channels_in),
@@ -104,7 +104,7 @@ def fc6_variants(tf, rng, side, channels_in, channels_out, rate):
 
 def main(argv=None):
     args = parse_args(argv)
-    print(header("Convolution variants: today's form against the proposed one",
+    print(header("Convolution variants: previous form against the current one",
                  args))
     import tensorflow as tf
 
@@ -143,18 +143,18 @@ def main(argv=None):
         ratio = paired_ratio(times.cpu[name], times.cpu[reference])
         results[name] = {"wall_s": times[name], "cpu_s": times.cpu[name],
                          "flops": flops[name],
-                         "cpu_time_vs_today": ratio["of_medians"]}
+                         "cpu_time_vs_previous": ratio["of_medians"]}
         rows.append((name, {
             "wall median ms": np.median(times[name]) * 1e3,
             "cpu median ms": cpu * 1e3,
             "GFLOP/cpu-s": flops[name] / cpu / 1e9,
-            "cpu time vs today": ratio["of_medians"]}))
+            "cpu time vs previous": ratio["of_medians"]}))
     print("\n## Interleaved timings (FLOPs of the useful output only)\n")
     print(format_markdown_table(
         rows, ["wall median ms", "cpu median ms", "GFLOP/cpu-s",
-               "cpu time vs today"],
+               "cpu time vs previous"],
         row_header="variant", float_format="{:.2f}"))
-    print("\nlargest difference from today's form, relative to its largest "
+    print("\nlargest difference from the previous form, relative to its largest "
           "output: " + ", ".join(f"{k.split(':')[0]} {v:.1e}"
                                  for k, v in checks.items()))
     return finish(args, {"config": vars(args), "results": results,

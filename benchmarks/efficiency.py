@@ -6,8 +6,8 @@ Counts the FLOPs of the three-scale attention model (full VGG-16 width, 21
 classes) at `--size`, and times one forward pass on every CPU runtime:
 TensorFlow graph (`tf.function`), TensorFlow with XLA (`jit_compile=True`),
 ONNX Runtime and LiteRT (float32, fixed size) on the package's exports, and
-JAX/XLA (`KERAS_BACKEND=jax`, in a subprocess); `--prototypes` adds the
-TF graph with proposed package changes patched in. A float32
+JAX/XLA (`KERAS_BACKEND=jax`, in a subprocess); `--previous-ops` adds the
+TF graph with the package's previous implementations patched back in. A float32
 `tf.linalg.matmul` of `--matmul-size`^3 runs in the same rounds of the same
 process, and each runtime's efficiency is its FLOP/s over the matmul's. The
 target is >= 0.75 on the best runtime.
@@ -61,9 +61,9 @@ def parse_args(argv=None):
                         help=f"comma-separated subset of {','.join(RUNTIMES)}")
     parser.add_argument("--matmul-size", type=int, default=2048,
                         help="side of the reference matmul (default 2048)")
-    parser.add_argument("--prototypes", default="",
-                        help="comma-separated proposed changes (see "
-                             "keras_scaleattn.profiling.prototypes) timed "
+    parser.add_argument("--previous-ops", default="",
+                        help="comma-separated previous implementations (see "
+                             "keras_scaleattn.profiling.previous_ops) timed "
                              "together as one more tf-graph variant")
     parser.add_argument("--threads", type=int, default=None,
                         help="ONNX Runtime / LiteRT threads (default: theirs)")
@@ -71,8 +71,8 @@ def parse_args(argv=None):
                         help=argparse.SUPPRESS)
     args = apply_quick(parser.parse_args(argv))
     args.runtimes = [r.strip() for r in args.runtimes.split(",") if r.strip()]
-    args.prototypes = [p.strip() for p in args.prototypes.split(",")
-                       if p.strip()]
+    args.previous_ops = [p.strip() for p in args.previous_ops.split(",")
+                         if p.strip()]
     unknown = set(args.runtimes) - set(RUNTIMES)
     if unknown:
         parser.error(f"unknown runtimes {sorted(unknown)}; known: {RUNTIMES}")
@@ -131,7 +131,7 @@ def efficiency(flops, matmul, seconds, matmul_seconds):
 def tf_variants(args, model, images, graph):
     import tensorflow as tf
 
-    from keras_scaleattn.profiling.prototypes import apply_prototypes
+    from keras_scaleattn.profiling.previous_ops import apply_previous_ops
     from keras_scaleattn.profiling.runtimes import deployment_function
 
     x = tf.constant(images)
@@ -144,12 +144,12 @@ def tf_variants(args, model, images, graph):
         xla = tf.function(lambda x: model(x, training=False)["logits"],
                           jit_compile=True, autograph=False)
         variants["tf-xla"] = lambda: xla(x).numpy()
-    if args.prototypes:
-        patched = apply_prototypes(build_segmenter(args), args.prototypes)
-        native = tf.function(lambda x: patched(x, training=False)["logits"],
+    if args.previous_ops:
+        previous = apply_previous_ops(build_segmenter(args), args.previous_ops)
+        before = tf.function(lambda x: previous(x, training=False)["logits"],
                              autograph=False)
-        variants[f"tf-graph +{'+'.join(args.prototypes)}"] = (
-            lambda: native(x).numpy())
+        variants[f"tf-graph +{'+'.join(args.previous_ops)}"] = (
+            lambda: before(x).numpy())
     if graph == "serving" and {"onnxruntime", "litert"} & set(args.runtimes):
         serve = deployment_function(model, "serving", "float32")
         variants["tf-graph serving"] = lambda: {

@@ -13,12 +13,13 @@ three-scale model is also timed piece by piece (the trunk at each scale, the
 attention head with its resizes and concatenation, the rest), and its graph
 profiled op by op (`--no-profile` skips that).
 
-`--prototypes native-dilation,split-attention-conv` adds graph variants
-with proposed package changes patched in (each alone, then all together;
-see `keras_scaleattn.profiling.prototypes`): dilated convolutions as one
-`Conv2D` with `dilations` instead of TF's SpaceToBatchND lowering, and the
-attention head's 3072-channel convolution as one convolution per scale,
-summed. `--quick` is a smoke run on a tiny model. Latency is reported in
+`--previous-ops spacetobatch-dilation,concat-attention-conv` adds graph
+variants with the package's previous implementations patched back in (each
+alone, then both; see `keras_scaleattn.profiling.previous_ops`): dilated
+convolutions through TF's SpaceToBatchND lowering instead of one `Conv2D`
+with `dilations`, and the attention head's convolution on the concatenated
+3072-channel map instead of one convolution per scale, so that before and
+after are timed in one run. `--quick` is a smoke run on a tiny model. Latency is reported in
 wall-clock and in process CPU seconds: on a shared machine the CPU seconds
 move much less with the load.
 """
@@ -43,8 +44,8 @@ from keras_scaleattn.profiling.cli import random_images  # noqa: E402
 from keras_scaleattn.profiling.flops import count_flops  # noqa: E402
 from keras_scaleattn.profiling.flops import tf_profiler_flops  # noqa: E402
 from keras_scaleattn.profiling.op_profile import op_time_breakdown  # noqa: E402
-from keras_scaleattn.profiling.prototypes import PROTOTYPES  # noqa: E402
-from keras_scaleattn.profiling.prototypes import apply_prototypes  # noqa: E402
+from keras_scaleattn.profiling.previous_ops import PREVIOUS_OPS  # noqa: E402
+from keras_scaleattn.profiling.previous_ops import apply_previous_ops  # noqa: E402
 from keras_scaleattn.profiling.timing import interleaved_timings  # noqa: E402
 from keras_scaleattn.profiling.timing import paired_ratio  # noqa: E402
 from keras_scaleattn.profiling.timing import summarize  # noqa: E402
@@ -59,25 +60,25 @@ def parse_args(argv=None):
     add_common_arguments(parser, size=513, repeats=5)
     parser.add_argument("--no-xla", action="store_true",
                         help="skip the jit_compile=True variants")
-    parser.add_argument("--prototypes", default="",
-                        help="comma-separated proposed changes to time too: "
-                             f"{','.join(PROTOTYPES)}")
+    parser.add_argument("--previous-ops", default="",
+                        help="comma-separated previous implementations to "
+                             f"time too: {','.join(PREVIOUS_OPS)}")
     parser.add_argument("--no-components", action="store_true",
                         help="skip timing the three-scale model piece by piece")
     parser.add_argument("--no-profile", action="store_true",
                         help="skip the op-by-op profile and TF's FLOP profiler")
     args = apply_quick(parser.parse_args(argv))
-    args.prototypes = [p.strip() for p in args.prototypes.split(",")
-                       if p.strip()]
-    unknown = set(args.prototypes) - set(PROTOTYPES)
+    args.previous_ops = [p.strip() for p in args.previous_ops.split(",")
+                         if p.strip()]
+    unknown = set(args.previous_ops) - set(PREVIOUS_OPS)
     if unknown:
-        parser.error(f"unknown prototypes {sorted(unknown)}; known: "
-                     f"{sorted(PROTOTYPES)}")
+        parser.error(f"unknown --previous-ops {sorted(unknown)}; known: "
+                     f"{sorted(PREVIOUS_OPS)}")
     return args
 
 
-def prototype_sets(names):
-    """Each prototype alone, then all of them together."""
+def previous_op_sets(names):
+    """Each previous implementation alone, then all of them together."""
     sets = [(name,) for name in names]
     if len(names) > 1:
         sets.append(tuple(names))
@@ -185,26 +186,26 @@ def main(argv=None):
                   f"{name} {conv[name] / 1e9:.3f} GFLOP "
                   f"({conv[name] / flops[name].total - 1:+.1%} vs count)"
                   for name in profiled))
-        print("(the excess is the padding of TF's SpaceToBatchND lowering of "
-              "dilated convolutions: each map is padded to a multiple of the "
-              "dilation)")
+        print("(an excess would be the padding of TF's SpaceToBatchND lowering "
+              "of dilated convolutions, `--previous-ops spacetobatch-dilation`"
+              ": each map padded to a multiple of the dilation)")
         result["tf_profiler_flops"] = profiled
 
     models = {"single": single, "multi": multi}
     pairs = []  # (label, multi variant, single variant)
     for engine in (("graph",) if args.no_xla else ("graph", "xla")):
         pairs.append((engine, f"multi {engine}", f"single {engine}"))
-    for chosen in prototype_sets(args.prototypes):
+    for chosen in previous_op_sets(args.previous_ops):
         label = "+".join(chosen)
-        patched = apply_prototypes(build_segmenter(args), chosen)
+        patched = apply_previous_ops(build_segmenter(args), chosen)
         models[f"multi +{label}"] = patched
-        # Only the prototypes that change the single-scale model.
+        # Only the previous ops that change the single-scale model.
         single_names = tuple(
             n for n in chosen
-            if PROTOTYPES[n](build_segmenter(args, scales=(1.0,))))
+            if PREVIOUS_OPS[n](build_segmenter(args, scales=(1.0,))))
         single_label = "+".join(single_names)
         if single_names and f"single +{single_label}" not in models:
-            models[f"single +{single_label}"] = apply_prototypes(
+            models[f"single +{single_label}"] = apply_previous_ops(
                 build_segmenter(args, scales=(1.0,)), single_names)
         pairs.append((f"graph +{label}", f"multi +{label} graph",
                       f"single +{single_label} graph" if single_names

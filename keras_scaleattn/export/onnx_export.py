@@ -9,9 +9,10 @@ as a special-cased network input).
 Two properties matter to TensorRT and are checked by `onnx_graph_summary`
 / `onnx_graph_problems` (NOTES.md, "ONNX"):
 
-- every dilated convolution is one `Conv` with `dilations` (the trunk's
-  explicit zero padding makes tf2onnx fold TF's SpaceToBatchND pattern even
-  with dynamic sizes; otherwise SpaceToDepth / DepthToSpace chains appear);
+- every dilated convolution is one `Conv` with `dilations` (the trunk runs
+  each as one TF Conv2D with `dilations`, `keras_scaleattn.ops.dilated_conv2d`;
+  TF's default SpaceToBatchND lowering with dynamic sizes would become
+  SpaceToDepth / DepthToSpace chains);
 - every `Resize` uses `coordinate_transformation_mode=align_corners`, the
   Caffe `Interp` geometry of the paper.
 """

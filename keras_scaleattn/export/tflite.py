@@ -7,10 +7,13 @@ TF 2.21 and ai-edge-litert 2.3.0):
   variables (VAR_HANDLE / READ_VARIABLE ops) that LiteRT 2.3 never
   initialises: the outputs are NaN. The serving function is therefore frozen
   (`convert_variables_to_constants_v2`) before conversion.
-- With a dynamic height and width, TF's SpaceToBatchND / BatchToSpaceND
-  around each dilated convolution stay in the model; with a fixed size the
-  converter folds them into plain CONV_2D (what mobile delegates need).
-  `export_tflite` checks that a fixed-size model has none left.
+- The trunk runs each dilated convolution as one TF Conv2D with
+  `dilations` (`keras_scaleattn.ops.dilated_conv2d`), which the converter
+  turns into one CONV_2D with dilation factors at any size (what mobile
+  delegates need). TF's default lowering (SpaceToBatchND / BatchToSpaceND
+  around the convolution) would survive in a dynamic-size model; a model
+  built from other layers may carry it, so `export_tflite` checks that a
+  fixed-size model has none left.
 - Every variant takes uint8 `[B, H, W, 3]` RGB, as the SavedModel does.
   Full int8 quantises everything after the input cast (weights and
   activations int8, calibrated on `representative_images`); class maps are

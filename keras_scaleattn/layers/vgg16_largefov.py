@@ -1,5 +1,7 @@
 import keras
 
+from keras_scaleattn.ops.conv import dilated_conv2d
+
 # VGG-16's convolution blocks: (number of 3x3 convolutions, filters).
 VGG16_BLOCKS = ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))
 FC_FILTERS = 1024
@@ -18,6 +20,20 @@ def _scaled(filters, width):
     return max(1, int(round(filters * width)))
 
 
+class _DilatedConv2D(keras.layers.Conv2D):
+    """A "valid" dilated `Conv2D` computed as one backend convolution.
+
+    Same variables, configuration and numbers as `keras.layers.Conv2D`; only
+    the op differs on TensorFlow (`keras_scaleattn.ops.dilated_conv2d`:
+    no SpaceToBatchND lowering, docs/performance.md "Applied changes", B).
+    """
+
+    def convolution_op(self, inputs, kernel):
+        if self.padding != "valid" or max(self.strides) != 1:
+            return super().convolution_op(inputs, kernel)
+        return dilated_conv2d(inputs, kernel, self.dilation_rate)
+
+
 @keras.saving.register_keras_serializable(package="keras_scaleattn")
 class VGG16LargeFOV(keras.layers.Layer):
     """The DeepLab-LargeFOV VGG-16 trunk, shared by every scale.
@@ -31,10 +47,11 @@ class VGG16LargeFOV(keras.layers.Layer):
     513 -> 65).
 
     Dilated convolutions are written as explicit zero padding followed by a
-    "valid" dilated convolution: the same numbers as "same" padding, but
-    with padding that stays constant for any input size, which lets tf2onnx
-    fold each into one ONNX `Conv` with `dilations` and TFLite into one
-    `CONV_2D` (see NOTES, "ONNX").
+    "valid" dilated convolution, run as one backend op
+    (`keras_scaleattn.ops.dilated_conv2d`): the same numbers as "same"
+    padding, with padding that stays constant for any input size, so that
+    each exports as one ONNX `Conv` with `dilations` and one TFLite
+    `CONV_2D`, and TensorFlow runs it without the SpaceToBatchND lowering.
 
     Without ImageNet weights (`load_vgg16_imagenet_weights`), convolutions
     start from He-normal initialisation, the usual choice for training a
@@ -101,8 +118,10 @@ class VGG16LargeFOV(keras.layers.Layer):
                         keras.layers.ZeroPadding2D(dilation, name=f"{name}_pad",
                                                    dtype=self.dtype_policy)
                     )
+                conv_class = (_DilatedConv2D if dilation > 1
+                              else keras.layers.Conv2D)
                 self.feature_layers.append(
-                    keras.layers.Conv2D(
+                    conv_class(
                         _scaled(filters, width), 3,
                         padding="valid" if dilation > 1 else "same",
                         dilation_rate=dilation, activation="relu", name=name,
@@ -121,7 +140,7 @@ class VGG16LargeFOV(keras.layers.Layer):
         self.feature_layers += [
             keras.layers.ZeroPadding2D(12, name="fc6_pad",
                                        dtype=self.dtype_policy),
-            keras.layers.Conv2D(fc_filters, 3, dilation_rate=12,
+            _DilatedConv2D(fc_filters, 3, dilation_rate=12,
                                 padding="valid", activation="relu", name="fc6",
                                 kernel_initializer=_he_normal(),
                                 dtype=self.dtype_policy),

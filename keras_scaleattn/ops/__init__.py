@@ -2,3 +2,4 @@
 
 from keras_scaleattn.ops.resize import resize_bilinear_align_corners
 from keras_scaleattn.ops.resize import scaled_size
+from keras_scaleattn.ops.conv import dilated_conv2d

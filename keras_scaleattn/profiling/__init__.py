@@ -22,7 +22,7 @@ from keras_scaleattn.profiling.memory import linear_slope
 from keras_scaleattn.profiling.memory import peak_rss_bytes
 from keras_scaleattn.profiling.memory import run_worker
 from keras_scaleattn.profiling.op_profile import op_time_breakdown
-from keras_scaleattn.profiling.prototypes import native_dilated_convolutions
+from keras_scaleattn.profiling.previous_ops import apply_previous_ops
 from keras_scaleattn.profiling.timing import Timings
 from keras_scaleattn.profiling.timing import interleaved_timings
 from keras_scaleattn.profiling.timing import machine_load

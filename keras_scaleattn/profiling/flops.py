@@ -258,7 +258,14 @@ def count_flops(model, input_shape, dtype="float32"):
 
         def call(inputs, *args, **kwargs):
             outputs = original(inputs, *args, **kwargs)
-            in_shape, out_shape = _static_shape(inputs), _static_shape(outputs)
+            if isinstance(inputs, (list, tuple)):
+                # A convolution over the channel concatenation of its inputs
+                # (the attention head's att_conv1): counted as one.
+                shapes = [_static_shape(x) for x in inputs]
+                in_shape = shapes[0][:-1] + (sum(s[-1] for s in shapes),)
+            else:
+                in_shape = _static_shape(inputs)
+            out_shape = _static_shape(outputs)
             kernel_shape = tuple(int(d) for d in layer.kernel.shape)
             if kind == "conv":
                 groups = getattr(layer, "groups", 1)
@@ -305,10 +312,11 @@ def tf_profiler_flops(function, input_signature):
     statistics registered for each op type (Conv2D: 2 x multiply-adds, as
     `count_flops`; BiasAdd: one per element; ...), over the graph with its
     variables frozen to constants. An independent cross-check of
-    `count_flops`. Note that TF lowers a dilated convolution to
-    SpaceToBatchND -> Conv2D -> BatchToSpaceND: the profiler counts that
-    Conv2D on the padded, batch-expanded tensor, so it also shows the work
-    the padding wastes.
+    `count_flops`. Note that `keras.ops.conv` on TF lowers a dilated
+    convolution to SpaceToBatchND -> Conv2D -> BatchToSpaceND: the profiler
+    counts that Conv2D on the padded, batch-expanded tensor, so it also
+    shows the work the padding wastes (the package's trunk avoids it,
+    `keras_scaleattn.ops.dilated_conv2d`).
 
     Args:
         function: a `tf.function`.

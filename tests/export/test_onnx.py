@@ -42,7 +42,8 @@ def test_each_dilated_convolution_is_one_conv(exports):
     assert not ops & {"SpaceToDepth", "DepthToSpace", "SpaceToBatchND",
                       "BatchToSpaceND", "Loop", "If"}
     convs = [_attributes(n) for n in graph.node if n.op_type == "Conv"]
-    assert len(convs) == 34
+    # 16 per scale x 2 + the attention head's 3 (att_conv1 once per scale).
+    assert len(convs) == 35
     dilated = sorted((tuple(c["dilations"]), tuple(c["pads"]))
                      for c in convs if max(c.get("dilations", [1])) > 1)
     # Per scale: conv5_1-3 (dilation 2, the ZeroPadding2D folded into the
