@@ -14,8 +14,12 @@ The peak is a flag because it depends on the part: ~989 dense bf16
 TFLOP/s for an H100 SXM (the data sheet's 1,979 assumes 2:4 sparsity),
 ~756 for an H100 PCIe; the project's reference machine is quoted at ~790.
 Not run on the development machine (no GPU there; see
-docs/performance.md). `--quick` runs a tiny model, and `--allow-cpu` lets
-the script run without a GPU, for the smoke test.
+docs/performance.md). `--previous-ops concat-attention-conv` also times,
+in the same run, a second instance with the attention head's previous
+convolution (`keras_scaleattn.profiling.previous_ops`; XLA may fuse the
+package's three convolutions differently from a CPU runtime). `--quick`
+runs a tiny model, and `--allow-cpu` lets the script run without a GPU, for
+the smoke test.
 """
 
 import argparse
@@ -46,7 +50,13 @@ def parse_args(argv=None):
                         help="Keras dtype policy (default mixed_bfloat16)")
     parser.add_argument("--allow-cpu", action="store_true",
                         help="run even if JAX has no GPU (smoke test)")
+    parser.add_argument("--previous-ops", default="",
+                        help="comma-separated previous implementations "
+                             "(keras_scaleattn.profiling.previous_ops) timed "
+                             "together as a second model")
     args = parser.parse_args(argv)
+    args.previous_ops = [p.strip() for p in args.previous_ops.split(",")
+                         if p.strip()]
     if args.quick:
         for name, value in QUICK.items():
             setattr(args, name, value)
@@ -77,48 +87,62 @@ def main(argv=None):
     print(f"device: {device} ({getattr(device, 'device_kind', '?')}), "
           f"jax {jax.__version__}, keras {keras.__version__}")
 
-    keras.mixed_precision.set_global_policy(args.dtype_policy)
-    keras.utils.set_random_seed(args.seed)
-    model = ScaleAttentionSegmenter(num_classes=args.classes,
-                                    trunk_width=args.width)
-    trainable = [v.value for v in model.trainable_variables]
-    non_trainable = [v.value for v in model.non_trainable_variables]
+    from keras_scaleattn.profiling.previous_ops import apply_previous_ops
 
-    @jax.jit
-    def forward(trainable, non_trainable, images):
-        outputs, _ = model.stateless_call(trainable, non_trainable, images,
-                                          training=False)
-        return outputs["logits"]
+    keras.mixed_precision.set_global_policy(args.dtype_policy)
+    variants = {}
+    for name, ops in (("package", []), (
+            "previous: " + "+".join(args.previous_ops), args.previous_ops)):
+        if name != "package" and not ops:
+            continue
+        keras.utils.set_random_seed(args.seed)
+        variants[name] = apply_previous_ops(ScaleAttentionSegmenter(
+            num_classes=args.classes, trunk_width=args.width), ops)
+
+    def compiled(model):
+        @jax.jit
+        def forward(trainable, non_trainable, images):
+            outputs, _ = model.stateless_call(trainable, non_trainable,
+                                              images, training=False)
+            return outputs["logits"]
+
+        trainable = [v.value for v in model.trainable_variables]
+        non_trainable = [v.value for v in model.non_trainable_variables]
+        return lambda images: forward(trainable, non_trainable, images)
 
     rows, results = [], {}
     rng = np.random.default_rng(args.seed)
-    for batch in args.batch_sizes:
-        images = jax.device_put(rng.uniform(
-            0, 255, (batch, args.size, args.size, 3)).astype("float32"))
-        flops = count_flops(model, images.shape).total
-        start = time.perf_counter()
-        forward(trainable, non_trainable, images).block_until_ready()
-        compile_s = time.perf_counter() - start
-        for _ in range(args.warmup):
-            forward(trainable, non_trainable, images).block_until_ready()
-        seconds = []
-        for _ in range(args.repeats):
+    for name, model in variants.items():
+        forward = compiled(model)
+        for batch in args.batch_sizes:
+            images = jax.device_put(rng.uniform(
+                0, 255, (batch, args.size, args.size, 3)).astype("float32"))
+            flops = count_flops(model, images.shape).total
             start = time.perf_counter()
-            forward(trainable, non_trainable, images).block_until_ready()
-            seconds.append(time.perf_counter() - start)
-        median = float(np.median(seconds))
-        achieved = flops / median
-        results[batch] = {"flops": flops, "seconds": seconds,
-                          "compile_s": compile_s,
-                          "achieved_tflops": achieved / 1e12,
-                          "fraction_of_peak": achieved
-                          / (args.peak_tflops * 1e12)}
-        rows.append((f"batch {batch}", {
-            "median ms": median * 1e3, "min ms": min(seconds) * 1e3,
-            "images/s": batch / median, "TFLOP": flops / 1e12,
-            "TFLOP/s": achieved / 1e12,
-            "of peak": achieved / (args.peak_tflops * 1e12),
-            "compile s": compile_s}))
+            forward(images).block_until_ready()
+            compile_s = time.perf_counter() - start
+            for _ in range(args.warmup):
+                forward(images).block_until_ready()
+            seconds = []
+            for _ in range(args.repeats):
+                start = time.perf_counter()
+                forward(images).block_until_ready()
+                seconds.append(time.perf_counter() - start)
+            median = float(np.median(seconds))
+            achieved = flops / median
+            label = f"batch {batch}" + ("" if name == "package"
+                                        else f", {name}")
+            results[label] = {"flops": flops, "seconds": seconds,
+                              "compile_s": compile_s,
+                              "achieved_tflops": achieved / 1e12,
+                              "fraction_of_peak": achieved
+                              / (args.peak_tflops * 1e12)}
+            rows.append((label, {
+                "median ms": median * 1e3, "min ms": min(seconds) * 1e3,
+                "images/s": batch / median, "TFLOP": flops / 1e12,
+                "TFLOP/s": achieved / 1e12,
+                "of peak": achieved / (args.peak_tflops * 1e12),
+                "compile s": compile_s}))
     print(f"\n## {args.size}x{args.size}, {args.dtype_policy}, peak "
           f"{args.peak_tflops:g} TFLOP/s\n")
     print(format_markdown_table(

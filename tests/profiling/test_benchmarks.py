@@ -13,16 +13,19 @@ from tests.conftest import requires_tensorflow
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, requires_tensorflow]
 
+PREVIOUS = "spacetobatch-dilation,concat-attention-conv"
 # script -> (extra arguments, extra environment, keys the JSON must hold)
 SCRIPTS = {
     "conv_variants": ([], {}, ["results", "max_relative_difference"]),
-    "multiscale_cost": ([], {}, ["flops", "ratios", "parts_cpu_s",
-                                 "op_profile"]),
-    "efficiency": ([], {}, ["flops", "matmul", "results"]),
+    "multiscale_cost": (["--previous-ops", PREVIOUS], {},
+                        ["flops", "ratios", "parts_cpu_s", "op_profile"]),
+    "efficiency": (["--previous-ops", PREVIOUS], {},
+                   ["flops", "matmul", "results"]),
     "deployment": ([], {}, ["graph", "results"]),
     "training_step": ([], {}, ["forward_flops", "results", "ratio"]),
     "memory_usage": ([], {}, ["peaks", "leaks"]),
-    "gpu_throughput": (["--allow-cpu"], {"KERAS_BACKEND": "jax"},
+    "gpu_throughput": (["--allow-cpu", "--previous-ops",
+                        "concat-attention-conv"], {"KERAS_BACKEND": "jax"},
                        ["device", "results"]),
 }
 
@@ -42,6 +45,10 @@ def test_script_runs_quick(script, tmp_path):
     result = json.loads(output.read_text())
     for key in keys:
         assert key in result, (key, sorted(result))
+    if "--previous-ops" in extra:  # both forms timed in the same run
+        assert "previous" in json.dumps(result["config"]), result["config"]
+        assert "concat-attention-conv" in json.dumps(
+            result.get("ratios") or result["results"])
     assert "load average at start" in process.stdout
     assert process.stdout.startswith("# ")
 
