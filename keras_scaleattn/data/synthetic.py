@@ -23,11 +23,14 @@ max / average merges. Five classes (`SYNTHETIC_CLASS_NAMES`):
    of orange and azure; the class is the checkerboard's phase: the class's own
    colour sits on the pixels whose row + column is even. At scale 1 both
    classes show the same orange/azure dither, shifted by one pixel, which a
-   convolutional network can only tell apart by counting pixels from the image
-   border (wide context, beyond its effective receptive field). At scale 0.5
-   the align-corners resize keeps exactly the even pixels: one class becomes
-   flat orange, the other flat azure. They are the mirror image of the small
-   classes: only the coarse scale can label them. A 4 px ring of a random,
+   shift-equivariant network could only tell apart by counting pixels from
+   the image border. At scale 0.5 the align-corners resize keeps exactly the
+   even pixels: one class becomes flat orange, the other flat azure. They are
+   meant as the mirror image of the small classes. (Measured: VGG's stride-2
+   max pools are not shift-equivariant, and with the interior's pixel noise
+   a trained trunk does read the phase at scale 1; so the fine scale is
+   weaker than the coarse one on these discs but not blind. See
+   docs/results.md, "Making scale 1 blind to the large discs".) A 4 px ring of a random,
    class-independent colour outlines each disc; the ring belongs to the object.
 
 Each image has 1-2 large and 3-6 small objects at random positions; objects
