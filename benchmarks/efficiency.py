@@ -37,6 +37,7 @@ import numpy as np  # noqa: E402
 
 from keras_scaleattn.evaluation.report import format_markdown_table  # noqa: E402
 from keras_scaleattn.profiling.cli import add_common_arguments  # noqa: E402
+from keras_scaleattn.profiling.cli import add_previous_ops_argument  # noqa: E402
 from keras_scaleattn.profiling.cli import apply_quick  # noqa: E402
 from keras_scaleattn.profiling.cli import build_segmenter  # noqa: E402
 from keras_scaleattn.profiling.cli import finish  # noqa: E402
@@ -61,18 +62,16 @@ def parse_args(argv=None):
                         help=f"comma-separated subset of {','.join(RUNTIMES)}")
     parser.add_argument("--matmul-size", type=int, default=2048,
                         help="side of the reference matmul (default 2048)")
-    parser.add_argument("--previous-ops", default="",
-                        help="comma-separated previous implementations (see "
-                             "keras_scaleattn.profiling.previous_ops) timed "
-                             "together as one more tf-graph variant")
+    add_previous_ops_argument(
+        parser, "comma-separated previous implementations (see "
+                "keras_scaleattn.profiling.previous_ops) timed together as "
+                "one more tf-graph variant")
     parser.add_argument("--threads", type=int, default=None,
                         help="ONNX Runtime / LiteRT threads (default: theirs)")
     parser.add_argument("--worker", choices=("jax",), default=None,
                         help=argparse.SUPPRESS)
     args = apply_quick(parser.parse_args(argv))
     args.runtimes = [r.strip() for r in args.runtimes.split(",") if r.strip()]
-    args.previous_ops = [p.strip() for p in args.previous_ops.split(",")
-                         if p.strip()]
     unknown = set(args.runtimes) - set(RUNTIMES)
     if unknown:
         parser.error(f"unknown runtimes {sorted(unknown)}; known: {RUNTIMES}")

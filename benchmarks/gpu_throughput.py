@@ -28,6 +28,7 @@ import time
 
 from keras_scaleattn.evaluation.report import format_markdown_table
 from keras_scaleattn.profiling.cli import add_common_arguments
+from keras_scaleattn.profiling.cli import add_previous_ops_argument
 from keras_scaleattn.profiling.cli import finish
 from keras_scaleattn.profiling.cli import header
 
@@ -50,13 +51,11 @@ def parse_args(argv=None):
                         help="Keras dtype policy (default mixed_bfloat16)")
     parser.add_argument("--allow-cpu", action="store_true",
                         help="run even if JAX has no GPU (smoke test)")
-    parser.add_argument("--previous-ops", default="",
-                        help="comma-separated previous implementations "
-                             "(keras_scaleattn.profiling.previous_ops) timed "
-                             "together as a second model")
+    add_previous_ops_argument(
+        parser, "comma-separated previous implementations "
+                "(keras_scaleattn.profiling.previous_ops) timed together as "
+                "a second model")
     args = parser.parse_args(argv)
-    args.previous_ops = [p.strip() for p in args.previous_ops.split(",")
-                         if p.strip()]
     if args.quick:
         for name, value in QUICK.items():
             setattr(args, name, value)

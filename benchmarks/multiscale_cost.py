@@ -36,6 +36,7 @@ import tensorflow as tf  # noqa: E402
 
 from keras_scaleattn.evaluation.report import format_markdown_table  # noqa: E402
 from keras_scaleattn.profiling.cli import add_common_arguments  # noqa: E402
+from keras_scaleattn.profiling.cli import add_previous_ops_argument  # noqa: E402
 from keras_scaleattn.profiling.cli import apply_quick  # noqa: E402
 from keras_scaleattn.profiling.cli import build_segmenter  # noqa: E402
 from keras_scaleattn.profiling.cli import finish  # noqa: E402
@@ -60,20 +61,14 @@ def parse_args(argv=None):
     add_common_arguments(parser, size=513, repeats=5)
     parser.add_argument("--no-xla", action="store_true",
                         help="skip the jit_compile=True variants")
-    parser.add_argument("--previous-ops", default="",
-                        help="comma-separated previous implementations to "
-                             f"time too: {','.join(PREVIOUS_OPS)}")
+    add_previous_ops_argument(
+        parser, "comma-separated previous implementations to time too: "
+                f"{','.join(PREVIOUS_OPS)}")
     parser.add_argument("--no-components", action="store_true",
                         help="skip timing the three-scale model piece by piece")
     parser.add_argument("--no-profile", action="store_true",
                         help="skip the op-by-op profile and TF's FLOP profiler")
     args = apply_quick(parser.parse_args(argv))
-    args.previous_ops = [p.strip() for p in args.previous_ops.split(",")
-                         if p.strip()]
-    unknown = set(args.previous_ops) - set(PREVIOUS_OPS)
-    if unknown:
-        parser.error(f"unknown --previous-ops {sorted(unknown)}; known: "
-                     f"{sorted(PREVIOUS_OPS)}")
     return args
 
 

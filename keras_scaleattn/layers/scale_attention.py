@@ -140,7 +140,8 @@ class ScaleAttention(keras.layers.Layer):
         self.conv.build(concat)
         self.score.build(self.conv.compute_output_shape(concat))
 
-    def call(self, features, training=None):
+    def resized_features(self, features):
+        """The S maps resized to the target map's size, in compute dtype."""
         target = features[self.target_index]
         height, width = target.shape[1], target.shape[2]
         if height is None or width is None:
@@ -155,8 +156,12 @@ class ScaleAttention(keras.layers.Layer):
                     keras.ops.cast(feature, "float32"), (height, width)
                 )
             resized.append(keras.ops.cast(feature, self.compute_dtype))
+        return resized
+
+    def call(self, features, training=None):
         # att_conv1 on the concatenation of the S maps (`_ConcatConv2D`).
-        x = self.drop(self.conv(resized), training=training)
+        x = self.conv(self.resized_features(features))
+        x = self.drop(x, training=training)
         return self.score(x)
 
     def compute_output_shape(self, features_shape):

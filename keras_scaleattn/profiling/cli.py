@@ -7,6 +7,7 @@ rounds, so that the tests run every script in seconds. Results are printed
 as Markdown tables and, with `--json`, written to a file.
 """
 
+import argparse
 import json
 import os
 import sys
@@ -44,6 +45,26 @@ def add_common_arguments(parser, size=513, repeats=5, batch=1):
                         help="smoke run: tiny model, small images, 2 rounds")
     parser.add_argument("--json", default=None,
                         help="also write the results to this JSON file")
+    return parser
+
+
+def _previous_ops_list(text):
+    from keras_scaleattn.profiling.previous_ops import PREVIOUS_OPS
+
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(PREVIOUS_OPS))
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown previous ops {unknown}; known: {sorted(PREVIOUS_OPS)}")
+    return names
+
+
+def add_previous_ops_argument(parser, help_text):
+    """Adds `--previous-ops`: a checked, comma-separated list of the keys
+    of `keras_scaleattn.profiling.previous_ops.PREVIOUS_OPS` (default
+    none), parsed into `args.previous_ops`."""
+    parser.add_argument("--previous-ops", type=_previous_ops_list, default="",
+                        help=help_text)
     return parser
 
 

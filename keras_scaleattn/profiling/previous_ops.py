@@ -71,25 +71,13 @@ def concatenated_attention_convolution(model):
     from keras import ops
 
     from keras_scaleattn.layers.scale_attention import ScaleAttention
-    from keras_scaleattn.ops.resize import resize_bilinear_align_corners
 
     heads = [layer for layer in _sublayers(model)
              if isinstance(layer, ScaleAttention)]
 
     def make_call(head):
         def call(features, training=None):
-            target = features[head.target_index]
-            height, width = target.shape[1], target.shape[2]
-            if height is None or width is None:
-                dynamic = ops.shape(target)
-                height = dynamic[1] if height is None else height
-                width = dynamic[2] if width is None else width
-            resized = []
-            for index, feature in enumerate(features):
-                if index != head.target_index:
-                    feature = resize_bilinear_align_corners(
-                        ops.cast(feature, "float32"), (height, width))
-                resized.append(ops.cast(feature, head.compute_dtype))
+            resized = head.resized_features(features)
             x = head.conv(ops.concatenate(resized, axis=-1))  # one tensor
             x = head.drop(x, training=training)
             return head.score(x)

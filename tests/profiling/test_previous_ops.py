@@ -83,3 +83,20 @@ def test_current_attention_head_runs_one_convolution_per_scale():
 def test_unknown_previous_op_is_refused():
     with pytest.raises(ValueError, match="Received: 'faster'"):
         apply_previous_ops(_pair()[0], ["faster"])
+
+
+def test_previous_ops_flag_is_parsed_and_checked(capsys):
+    import argparse
+
+    from keras_scaleattn.profiling.cli import add_previous_ops_argument
+
+    parser = add_previous_ops_argument(argparse.ArgumentParser(), "help")
+    assert parser.parse_args([]).previous_ops == []
+    assert parser.parse_args(
+        ["--previous-ops", " concat-attention-conv,spacetobatch-dilation"]
+    ).previous_ops == ["concat-attention-conv", "spacetobatch-dilation"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--previous-ops", "concat-attention-conv,faster"])
+    error = capsys.readouterr().err
+    assert "--previous-ops" in error and "['faster']" in error
+    assert "spacetobatch-dilation" in error
