@@ -151,6 +151,9 @@ class OptimizationConfig:
         step_size: int. Defaults to `2000` (paper).
         step_gamma: float. Defaults to `0.1` (paper).
         poly_power: float. Defaults to `0.9`.
+        warmup_steps: int. Updates of linear learning-rate warm-up before
+            the schedule (`StepDecay`/`PolyDecay`). Defaults to `0` (the
+            paper has none); Adam from scratch needs it (synthetic_tiny).
         gradient_accumulation_steps: int. Forward/backward passes per update
             (Caffe's `iter_size`; paper: 3). 1 disables accumulation.
         mixed_precision: str. `"float32"`, `"mixed_float16"` or
@@ -173,6 +176,7 @@ class OptimizationConfig:
     step_size: int = 2000
     step_gamma: float = 0.1
     poly_power: float = 0.9
+    warmup_steps: int = 0
     gradient_accumulation_steps: int = 3
     mixed_precision: str = "float32"
     merged_loss_weight: float = 1.0
@@ -451,6 +455,10 @@ def validate_config(config):
     if not 0.0 <= opt.momentum <= 1.0:
         _fail("optimization.momentum", opt.momentum, "must be in [0, 1]")
     _non_negative("optimization.weight_decay", opt.weight_decay)
+    _non_negative("optimization.warmup_steps", opt.warmup_steps)
+    if opt.warmup_steps > opt.total_steps:
+        _fail("optimization.warmup_steps", opt.warmup_steps,
+              f"must be at most the run's {opt.total_steps} updates")
     _one_of("optimization.schedule", opt.schedule, SCHEDULES)
     _one_of("optimization.mixed_precision", opt.mixed_precision,
             MIXED_PRECISION_POLICIES)

@@ -244,9 +244,11 @@ def build_learning_rate(config, accumulation_steps):
     if opt.schedule == "step":
         return StepDecay(opt.base_lr, step_size=opt.step_size,
                          gamma=opt.step_gamma,
-                         accumulation_steps=accumulation_steps)
+                         accumulation_steps=accumulation_steps,
+                         warmup_steps=opt.warmup_steps)
     return PolyDecay(opt.base_lr, max_steps=opt.total_steps,
-                     power=opt.poly_power, accumulation_steps=accumulation_steps)
+                     power=opt.poly_power, accumulation_steps=accumulation_steps,
+                     warmup_steps=opt.warmup_steps)
 
 
 def build_optimizer(config, keras_accumulation=True):
