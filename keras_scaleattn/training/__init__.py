@@ -22,6 +22,7 @@ from keras_scaleattn.training.custom_loop import global_batch_losses
 from keras_scaleattn.training.custom_loop import labelled_pixel_counts
 from keras_scaleattn.training.epoch_checkpoint import EpochCheckpoint
 from keras_scaleattn.training.epoch_checkpoint import save_model_atomic
+from keras_scaleattn.training.layerwise_adam import LayerwiseAdam
 from keras_scaleattn.training.schedules import PolyDecay
 from keras_scaleattn.training.schedules import StepDecay
 from keras_scaleattn.training.strategy import make_strategy

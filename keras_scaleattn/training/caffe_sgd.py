@@ -23,6 +23,39 @@ from keras import ops
 HEAD_LAYERS = ("fc8", "att_conv1", "att_fc")
 
 
+def layer_lr_multiplier(path, head_layers, head_lr_multiplier,
+                        bias_lr_multiplier):
+    """Caffe's `lr_mult` of the variable at `path` (e.g. "trunk/fc8/bias").
+
+    `head_lr_multiplier` if a component of the path is in `head_layers`,
+    times `bias_lr_multiplier` if the variable is a bias.
+    """
+    parts = path.split("/")
+    multiplier = 1.0
+    if any(part in head_layers for part in parts[:-1]):
+        multiplier *= head_lr_multiplier
+    if parts[-1] == "bias":
+        multiplier *= bias_lr_multiplier
+    return multiplier
+
+
+def check_multipliers(head_lr_multiplier, bias_lr_multiplier, head_layers):
+    """Raises ValueError naming a bad multiplier or `head_layers`."""
+    for name, value in (("head_lr_multiplier", head_lr_multiplier),
+                        ("bias_lr_multiplier", bias_lr_multiplier)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                value <= 0):
+            raise ValueError(
+                f"`{name}` must be a number > 0. Received: {name}={value!r}")
+    if isinstance(head_layers, str) or not all(
+        isinstance(name, str) for name in head_layers
+    ):
+        raise ValueError(
+            "`head_layers` must be a sequence of layer names. Received: "
+            f"head_layers={head_layers!r}"
+        )
+
+
 @keras.saving.register_keras_serializable(package="keras_scaleattn")
 class CaffeSGD(keras.optimizers.SGD):
     """SGD with momentum, Caffe's per-layer `lr_mult` and L2 weight decay.
@@ -86,26 +119,14 @@ class CaffeSGD(keras.optimizers.SGD):
         kwargs.pop("weight_decay", None)
         super().__init__(learning_rate=learning_rate, momentum=float(momentum),
                          **kwargs)
-        for name, value, minimum in (
-            ("l2_weight_decay", l2_weight_decay, 0.0),
-            ("head_lr_multiplier", head_lr_multiplier, None),
-            ("bias_lr_multiplier", bias_lr_multiplier, None),
-        ):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                value < minimum if minimum is not None else value <= 0
-            ):
-                bound = ">= 0" if minimum is not None else "> 0"
-                raise ValueError(
-                    f"`{name}` must be a number {bound}. Received: "
-                    f"{name}={value!r}"
-                )
-        if isinstance(head_layers, str) or not all(
-            isinstance(name, str) for name in head_layers
-        ):
+        if (isinstance(l2_weight_decay, bool)
+                or not isinstance(l2_weight_decay, (int, float))
+                or l2_weight_decay < 0):
             raise ValueError(
-                "`head_layers` must be a sequence of layer names. Received: "
-                f"head_layers={head_layers!r}"
+                "`l2_weight_decay` must be a number >= 0. Received: "
+                f"l2_weight_decay={l2_weight_decay!r}"
             )
+        check_multipliers(head_lr_multiplier, bias_lr_multiplier, head_layers)
         self.l2_weight_decay = float(l2_weight_decay)
         self.head_lr_multiplier = float(head_lr_multiplier)
         self.bias_lr_multiplier = float(bias_lr_multiplier)
@@ -113,13 +134,9 @@ class CaffeSGD(keras.optimizers.SGD):
 
     def lr_multiplier(self, path):
         """Learning-rate multiplier of the variable at `path`."""
-        parts = path.split("/")
-        multiplier = 1.0
-        if any(part in self.head_layers for part in parts[:-1]):
-            multiplier *= self.head_lr_multiplier
-        if parts[-1] == "bias":
-            multiplier *= self.bias_lr_multiplier
-        return multiplier
+        return layer_lr_multiplier(path, self.head_layers,
+                                   self.head_lr_multiplier,
+                                   self.bias_lr_multiplier)
 
     def decay_multiplier(self, path):
         """L2 decay multiplier of the variable at `path`: 0 for biases."""

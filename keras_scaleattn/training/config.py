@@ -132,17 +132,19 @@ class OptimizationConfig:
 
     Args:
         optimizer: str. `"caffe_sgd"` (the paper's SGD with learning-rate
-            multipliers and L2 decay) or `"adam"` (Keras Adam on the same
-            schedule, without multipliers or decay: for training small
-            networks from scratch, e.g. the synthetic main job).
+            multipliers and L2 decay) or `"adam"` (`LayerwiseAdam`: Adam
+            on the same schedule with the same learning-rate multipliers,
+            without L2 decay: for training small networks from scratch,
+            e.g. the synthetic main job).
         steps: int or None. Total updates (paper: 6000). Give either `steps`
             (a multiple of `steps_per_epoch`) or `epochs`.
         epochs: int or None. Number of epochs when `steps` is None.
         steps_per_epoch: int. Updates per epoch. Defaults to `500`.
         base_lr: float. Defaults to `1e-3` (paper).
-        head_lr_multiplier: float. Multiplier of fc8 and the attention head.
-            Defaults to `10.0` (paper).
-        bias_lr_multiplier: float. Multiplier of every bias (Caffe: 2).
+        head_lr_multiplier: float. Learning-rate multiplier of fc8 and the
+            attention head, for both optimizers. Defaults to `10.0` (paper).
+        bias_lr_multiplier: float. Multiplier of every bias, for both
+            optimizers (Caffe: 2).
         momentum: float. Defaults to `0.9`.
         weight_decay: float. Caffe L2 decay of weights (not biases).
             Defaults to `5e-4`.

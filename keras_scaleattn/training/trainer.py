@@ -43,6 +43,7 @@ from keras_scaleattn.models import load_vgg16_imagenet_weights
 from keras_scaleattn.training.attention_image_callback import AttentionImageCallback
 from keras_scaleattn.training.backup_and_restore import BackupAndRestore
 from keras_scaleattn.training.caffe_sgd import CaffeSGD
+from keras_scaleattn.training.layerwise_adam import LayerwiseAdam
 from keras_scaleattn.training.config import batches_per_epoch
 from keras_scaleattn.training.config import save_config
 from keras_scaleattn.training.config import validate_config
@@ -254,7 +255,8 @@ def build_learning_rate(config, accumulation_steps):
 def build_optimizer(config, keras_accumulation=True):
     """The optimizer of `config.optimization` (call inside the strategy scope).
 
-    `CaffeSGD` (the paper's) or, with `optimizer: adam`, Keras Adam.
+    `CaffeSGD` (the paper's) or, with `optimizer: adam`, `LayerwiseAdam`
+    (Keras Adam with the same per-layer learning-rate multipliers).
 
     Under `mixed_float16`, wrapped in a `keras.optimizers.LossScaleOptimizer`
     here rather than by `compile`: `compile` wraps only when the *model's*
@@ -270,8 +272,10 @@ def build_optimizer(config, keras_accumulation=True):
     opt = config.optimization
     steps = opt.gradient_accumulation_steps if keras_accumulation else 1
     if opt.optimizer == "adam":
-        optimizer = keras.optimizers.Adam(
+        optimizer = LayerwiseAdam(
             learning_rate=build_learning_rate(config, steps),
+            head_lr_multiplier=opt.head_lr_multiplier,
+            bias_lr_multiplier=opt.bias_lr_multiplier,
             gradient_accumulation_steps=steps if steps > 1 else None,
         )
     else:

@@ -13,11 +13,11 @@ from keras_scaleattn.data import render_synthetic_image
 from keras_scaleattn.data import sample_synthetic_objects
 from keras_scaleattn.data import synthetic_scale_arrays
 from keras_scaleattn.data import synthetic_scale_dataset
-from keras_scaleattn.data.synthetic import RING_COLORS
-from keras_scaleattn.data.synthetic import RING_WIDTH
-from keras_scaleattn.data.synthetic import STRIPE_PALETTE
+from keras_scaleattn.data.synthetic import LARGE_TINTS
+from keras_scaleattn.data.synthetic import STRIPE_COLORS
 
-H_STRIPES, V_STRIPES, WARM_RING, COOL_RING = 1, 2, 3, 4
+H_STRIPES, V_STRIPES, WARM_DISC, COOL_DISC = 1, 2, 3, 4
+ALL_STRIPE_COLORS = STRIPE_COLORS[H_STRIPES] + STRIPE_COLORS[V_STRIPES]
 
 
 def _half(array):
@@ -33,7 +33,7 @@ def train_arrays():
 def test_class_names_and_shapes(train_arrays):
     images, labels = train_arrays
     assert SYNTHETIC_CLASS_NAMES == (
-        "background", "h_stripes", "v_stripes", "warm_ring", "cool_ring"
+        "background", "h_stripes", "v_stripes", "warm_disc", "cool_disc"
     )
     assert SYNTHETIC_NUM_CLASSES == 5
     assert images.shape == (40, 129, 129, 3) and images.dtype == np.uint8
@@ -66,14 +66,14 @@ def test_dataset_yields_the_arrays():
 
 @pytest.mark.parametrize(
     "top, left, size, shape, phase",
-    [(10, 20, 10, "square", 0), (11, 20, 11, "square", 1), (30, 31, 14, "disc", 0),
-     (51, 40, 17, "disc", 1), (4, 5, 18, "square", 1)],
+    [(10, 20, 18, "square", 0), (11, 20, 19, "square", 1), (30, 31, 22, "disc", 0),
+     (51, 40, 27, "disc", 1), (4, 5, 28, "square", 1)],
 )
 def test_small_objects_vanish_at_half_scale_and_differ_at_full_scale(
     top, left, size, shape, phase
 ):
     center = (top + (size - 1) / 2.0, left + (size - 1) / 2.0)
-    colors = (STRIPE_PALETTE[0], STRIPE_PALETTE[3])
+    colors = (STRIPE_COLORS[H_STRIPES][0], STRIPE_COLORS[V_STRIPES][1])
     h = SyntheticObject(H_STRIPES, center, size, shape, colors, phase)
     v = SyntheticObject(V_STRIPES, center, size, shape, colors, phase)
     h_image, h_label = render_synthetic_image([h], 129, seed=3)
@@ -81,7 +81,7 @@ def test_small_objects_vanish_at_half_scale_and_differ_at_full_scale(
     empty, _ = render_synthetic_image([], 129, seed=3)
 
     # Half scale (the pixels the align-corners 0.5 resize keeps): both
-    # objects are exactly the background, noise included.
+    # objects are exactly the background.
     np.testing.assert_array_equal(_half(h_image), _half(empty))
     np.testing.assert_array_equal(_half(v_image), _half(empty))
     # Full scale: stripes of the palette colour on odd rows (h) or columns (v).
@@ -108,71 +108,85 @@ def _equal_neighbour_fraction(image, label, cls, axis):
 
 def test_generated_stripes_orientation_only_visible_at_full_scale(train_arrays):
     images, labels = train_arrays
-    palette = {tuple(c) for c in STRIPE_PALETTE}
+    palettes = {cls: {tuple(c) for c in STRIPE_COLORS[cls]}
+                for cls in (H_STRIPES, V_STRIPES)}
     for image, label in zip(images, labels):
         rows, cols = np.mgrid[:image.shape[0], :image.shape[1]]
-        colours = np.array([tuple(p) in palette for p in image.reshape(-1, 3)])
-        colours = colours.reshape(label.shape)
-        # Full scale: h stripes paint the odd rows, v stripes the odd columns.
+        pixels = [tuple(p) for p in image.reshape(-1, 3)]
+        colours = {cls: np.array([p in palette for p in pixels]).reshape(label.shape)
+                   for cls, palette in palettes.items()}
+        any_colour = colours[H_STRIPES] | colours[V_STRIPES]
+        # Full scale: h stripes paint the odd rows, v stripes the odd
+        # columns, each in its own class's palette.
         h, v = label == H_STRIPES, label == V_STRIPES
-        assert colours[h & (rows % 2 == 1)].all()
-        assert not colours[h & (rows % 2 == 0)].any()
-        assert colours[v & (cols % 2 == 1)].all()
-        assert not colours[v & (cols % 2 == 0)].any()
-        # Half scale: no stripe colour is left on a small object.
-        assert not _half(colours)[_half(h | v)].any()
+        assert colours[H_STRIPES][h & (rows % 2 == 1)].all()
+        assert not any_colour[h & (rows % 2 == 0)].any()
+        assert colours[V_STRIPES][v & (cols % 2 == 1)].all()
+        assert not any_colour[v & (cols % 2 == 0)].any()
+        # Half scale: no stripe colour is left anywhere.
+        assert not _half(any_colour).any()
 
 
-def test_large_classes_are_one_dither_at_full_scale_and_flat_at_half_scale():
-    warm = SyntheticObject(WARM_RING, (60.0, 70.0), 30.0, colors=((100, 120, 90),))
-    cool = SyntheticObject(COOL_RING, (60.0, 70.0), 30.0, colors=((100, 120, 90),))
-    warm_image, warm_label = render_synthetic_image([warm], 129, seed=9)
-    cool_image, cool_label = render_synthetic_image([cool], 129, seed=9)
+def _texture(background, row_shift, col_shift, size=129):
+    """The background texture of the module docstring, written out: pixels
+    with (row + row_shift, col + col_shift) both even are tinted warm, both
+    odd tinted cool, the rest plain."""
+    rows, cols = np.mgrid[:size, :size]
+    r, c = (rows + row_shift) % 2, (cols + col_shift) % 2
+    out = np.empty((size, size, 3))
+    out[:] = background
+    out[(r == 0) & (c == 0)] += LARGE_TINTS[WARM_DISC]
+    out[(r == 1) & (c == 1)] += LARGE_TINTS[COOL_DISC]
+    return out
 
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_large_discs_are_camouflaged_at_full_scale_and_flat_at_half_scale(seed):
+    background = (120.0, 110.0, 130.0)
+    warm = SyntheticObject(WARM_DISC, (60.0, 70.0), 30.0)
+    cool = SyntheticObject(COOL_DISC, (60.0, 70.0), 30.0)
+    empty, _ = render_synthetic_image([], 129, seed=seed, background=background)
+    warm_image, warm_label = render_synthetic_image(
+        [warm], 129, seed=seed, background=background)
+    cool_image, cool_label = render_synthetic_image(
+        [cool], 129, seed=seed, background=background)
     rows, cols = np.mgrid[:129, :129]
-    distance = np.hypot(rows - 60.0, cols - 70.0)
-    disc = distance <= 30.0
-    ring = disc & (distance > 30.0 - RING_WIDTH)
-    interior = disc & ~ring
-    np.testing.assert_array_equal(warm_label, np.where(disc, WARM_RING, 0))
-    np.testing.assert_array_equal(cool_label, np.where(disc, COOL_RING, 0))
-    # The ring and the background are the same in both classes.
-    np.testing.assert_array_equal(warm_image[~interior], cool_image[~interior])
-    # Full scale: the same two colours, in both classes, half the pixels each;
-    # a one-pixel shift maps one class's dither onto the other's.
-    even = (rows + cols) % 2 == 0
-    for image, own, other in [(warm_image, WARM_RING, COOL_RING),
-                              (cool_image, COOL_RING, WARM_RING)]:
-        assert np.abs(image[interior & even].mean(0) - RING_COLORS[own]).max() < 6
-        assert np.abs(image[interior & ~even].mean(0) - RING_COLORS[other]).max() < 6
-    shifted = np.roll(warm_image, 1, axis=1).astype(int)
-    inner = interior & np.roll(interior, 1, axis=1)
-    assert np.abs(shifted[inner] - cool_image[inner].astype(int)).mean() < 15
-    # Half scale (align-corners = even pixels): flat, in the class's colour.
-    half_interior = _half(interior)
-    assert np.abs(_half(warm_image)[half_interior].mean(0)
-                  - RING_COLORS[WARM_RING]).max() < 6
-    assert np.abs(_half(cool_image)[half_interior].mean(0)
-                  - RING_COLORS[COOL_RING]).max() < 6
+    disc = np.hypot(rows - 60.0, cols - 70.0) <= 30.0
+    np.testing.assert_array_equal(warm_label, np.where(disc, WARM_DISC, 0))
+    np.testing.assert_array_equal(cool_label, np.where(disc, COOL_DISC, 0))
 
-
-def test_large_object_interiors_are_far_from_their_ring(train_arrays):
-    _, labels = train_arrays
-    far, total = 0, 0
-    for label in labels:
-        large = (label == WARM_RING) | (label == COOL_RING)
-        depth = ndimage.distance_transform_edt(large)
-        far += int((depth > 12 + RING_WIDTH).sum())
-        total += int(large.sum())
-    # A large share of the pixels is more than 12 px inside the ring.
-    assert far / total > 0.3
+    # No noise: the background is the texture shifted by one row or one
+    # column, so that its even-even pixels are plain.
+    matches = [shift for shift in ((1, 0), (0, 1))
+               if np.array_equal(empty, _texture(background, *shift))]
+    assert len(matches) == 1
+    np.testing.assert_array_equal(warm_image[~disc], empty[~disc])
+    np.testing.assert_array_equal(cool_image[~disc], empty[~disc])
+    # Full scale: a disc is the same texture with another shift (warm: none,
+    # cool: one row and one column), so its colours are the background's
+    # colours in the same proportions, and the two classes are one texture
+    # shifted diagonally by one pixel.
+    np.testing.assert_array_equal(warm_image[disc], _texture(background, 0, 0)[disc])
+    np.testing.assert_array_equal(cool_image[disc], _texture(background, 1, 1)[disc])
+    inner = disc & np.roll(disc, (1, 1), axis=(0, 1))
+    np.testing.assert_array_equal(
+        np.roll(warm_image, (1, 1), axis=(0, 1))[inner], cool_image[inner])
+    # Half scale (align-corners = even pixels): the background is plain,
+    # each disc flat in its class's tint.
+    half_disc = _half(disc)
+    np.testing.assert_array_equal(_half(empty), np.broadcast_to(background, (65, 65, 3)))
+    for image, cls in ((warm_image, WARM_DISC), (cool_image, COOL_DISC)):
+        np.testing.assert_array_equal(
+            _half(image)[half_disc],
+            np.broadcast_to(np.add(background, LARGE_TINTS[cls]), (half_disc.sum(), 3)))
 
 
 def test_labels_are_exact_and_later_objects_are_drawn_on_top():
     square = SyntheticObject(
-        H_STRIPES, (20.5, 30.5), 8, "square", STRIPE_PALETTE[1:3]
+        H_STRIPES, (20.5, 30.5), 8, "square", STRIPE_COLORS[H_STRIPES][:2]
     )
-    disc = SyntheticObject(V_STRIPES, (24.0, 34.0), 9, "disc", STRIPE_PALETTE[4:6])
+    disc = SyntheticObject(V_STRIPES, (24.0, 34.0), 9, "disc",
+                           STRIPE_COLORS[V_STRIPES][:2])
     image, label = render_synthetic_image([square, disc], 97, seed=0)
 
     expected = np.zeros((97, 97), np.uint8)
@@ -184,20 +198,22 @@ def test_labels_are_exact_and_later_objects_are_drawn_on_top():
     np.testing.assert_array_equal(label, expected)
     # On top: the overlap shows the disc's stripe colour, not the square's.
     overlap_colours = {tuple(p) for p in image[label == V_STRIPES]}
-    assert STRIPE_PALETTE[4] in overlap_colours
-    assert STRIPE_PALETTE[1] not in overlap_colours
+    assert STRIPE_COLORS[V_STRIPES][0] in overlap_colours
+    assert STRIPE_COLORS[H_STRIPES][0] not in overlap_colours
 
 
 def test_sampled_objects_follow_the_design():
     counts = {c: 0 for c in range(1, 5)}
     for i in range(150):
         objects = sample_synthetic_objects(np.random.default_rng(i), 129)
-        large = [o for o in objects if o.class_id in (WARM_RING, COOL_RING)]
+        large = [o for o in objects if o.class_id in (WARM_DISC, COOL_DISC)]
         small = [o for o in objects if o.class_id in (H_STRIPES, V_STRIPES)]
-        assert 1 <= len(large) <= 2 and len(small) <= 6
+        assert 1 <= len(large) <= 2 and len(small) <= 7
         assert objects[: len(large)] == large  # large first, small on top
         assert all(24 <= o.size <= 48 for o in large)
-        assert all(10 <= o.size <= 18 for o in small)
+        assert all(18 <= o.size <= 28 for o in small)
+        # The stripe colour is drawn from the object's own class palette.
+        assert all(o.colors[o.phase] in STRIPE_COLORS[o.class_id] for o in small)
         for a, b in itertools.combinations(objects, 2):
             distance = np.hypot(a.center[0] - b.center[0], a.center[1] - b.center[1])
             assert distance >= 0.8 * (a.radius + b.radius) - 1e-6
