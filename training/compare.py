@@ -2,10 +2,11 @@
 
     python training/compare.py --config training/configs/synthetic_tiny.yaml --out-dir runs/compare
 
-Trains each variant (`--variants`, default: single scale, max + E-Supv,
-average + E-Supv, attention, attention + E-Supv) with the experiment's recipe,
-evaluates it at full resolution on the evaluation split (mIoU, mIoU by
-object size, attention weight by object size), prints the Markdown table and
+Trains each variant (`--variants`, default: single scale, and max, average
+and attention without and with E-Supv, as the paper's tables) with the
+experiment's recipe, evaluates it at full resolution on the evaluation split
+(mIoU, mIoU by object size, attention weight by object size), prints the
+Markdown table and
 writes `<out-dir>/results.md`, `<out-dir>/results.json` and attention pictures
 in `<out-dir>/pictures/`. Finished variants are reused when the command is run
 again; an interrupted variant resumes from its last epoch. Config overrides

@@ -458,9 +458,6 @@ def validate_config(config):
         _fail("optimization.momentum", opt.momentum, "must be in [0, 1]")
     _non_negative("optimization.weight_decay", opt.weight_decay)
     _non_negative("optimization.warmup_steps", opt.warmup_steps)
-    if opt.warmup_steps > opt.total_steps:
-        _fail("optimization.warmup_steps", opt.warmup_steps,
-              f"must be at most the run's {opt.total_steps} updates")
     _one_of("optimization.schedule", opt.schedule, SCHEDULES)
     _one_of("optimization.mixed_precision", opt.mixed_precision,
             MIXED_PRECISION_POLICIES)

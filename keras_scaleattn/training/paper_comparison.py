@@ -39,8 +39,9 @@ VARIANTS = {
     "attention_esupv": ("attention + E-Supv", ["model.merge=attention",
                                                "model.extra_supervision=true"]),
 }
-DEFAULT_VARIANTS = ("single", "max_esupv", "average_esupv", "attention",
-                    "attention_esupv")
+# The paper's tables: every merge without and with extra supervision.
+DEFAULT_VARIANTS = ("single", "max", "max_esupv", "average", "average_esupv",
+                    "attention", "attention_esupv")
 
 
 def check_variants(variants):
@@ -99,8 +100,8 @@ def run_comparison(config, out_dir, variants=DEFAULT_VARIANTS,
     Args:
         config: `ExperimentConfig`, the shared recipe and dataset.
         out_dir: str. One model dir per variant, the tables and pictures.
-        variants: names of `VARIANTS`. Defaults to single scale, max and
-            average with E-Supv, attention without and with E-Supv.
+        variants: names of `VARIANTS`. Defaults to all of them: single
+            scale, and max, average and attention without and with E-Supv.
         size_thresholds: pair of object areas (pixels) splitting small /
             medium / large.
         num_pictures: int. Attention pictures written per attention variant.

@@ -10,11 +10,12 @@ iterations of the accumulated batch of 30, so both schedules take
 
 Both take an optional linear warm-up (`warmup_steps`, 0 in the paper's
 recipe): the rate of update `u < warmup_steps` is multiplied by
-`(u + 1) / warmup_steps`. Adam from scratch needs it for the attention head:
-without it, Adam's first updates, each about `lr` per weight whatever the
-gradient's size, move the small-initialised head so fast that the softmax
-over scales saturates within ten updates (a scale's weight below 1e-9) and
-never recovers (docs/results.md, "Warm-up").
+`(u + 1) / warmup_steps`. Adam from scratch needs it for the attention head,
+together with a slower head (`LayerwiseAdam`): without them, Adam's first
+updates, each about `lr` per weight whatever the gradient's size, move the
+small-initialised head so fast that the softmax over scales saturated within
+ten updates (a scale's weight below 1e-9) and, on one seed, never recovered
+(docs/results.md, "Training recipe").
 """
 
 import keras

@@ -103,7 +103,7 @@ def test_resolved_config_round_trips(tmp_path):
     ("optimization.steps=7", ["optimization.steps", "7", "steps_per_epoch"]),
     ("optimization.scale_loss_weights=[1.0]", ["optimization.scale_loss_weights"]),
     ("optimization.warmup_steps=-1", ["optimization.warmup_steps", "-1"]),
-    ("optimization.warmup_steps=5000", ["optimization.warmup_steps", "5000"]),
+    ("optimization.warmup_steps=2.5", ["optimization.warmup_steps", "2.5"]),
     ("optimization.steps", ["key=value", "optimization.steps"]),
 ])
 def test_bad_override_names_key_and_value(tmp_path, override, words):

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 
+from keras_scaleattn.training.paper_comparison import DEFAULT_VARIANTS
 from keras_scaleattn.training.paper_comparison import VARIANTS
 from keras_scaleattn.training.paper_comparison import check_variants
 from keras_scaleattn.training.paper_comparison import run_comparison
@@ -27,6 +28,8 @@ def test_variants_are_the_papers_models(tmp_path):
         "attention_esupv": ((1.0, 0.5), "attention", True),
     }
     assert set(VARIANTS) == set(expected)
+    # By default the comparison trains all of them, as the paper's tables.
+    assert set(DEFAULT_VARIANTS) == set(expected)
     for name, (scales, merge, esupv) in expected.items():
         cfg = variant_config(config, name, tmp_path / "out")
         assert tuple(cfg.model.scales) == scales
