@@ -18,46 +18,12 @@ and rewrites the gradient of each variable before the momentum update.
 import keras
 from keras import ops
 
-# Layers trained at `head_lr_multiplier` x the base rate: the classifier
-# fc8 and the two convolutions of the attention head (PAPER.md, "Training").
-HEAD_LAYERS = ("fc8", "att_conv1", "att_fc")
-
-
-def layer_lr_multiplier(path, head_layers, head_lr_multiplier,
-                        bias_lr_multiplier):
-    """Caffe's `lr_mult` of the variable at `path` (e.g. "trunk/fc8/bias").
-
-    `head_lr_multiplier` if a component of the path is in `head_layers`,
-    times `bias_lr_multiplier` if the variable is a bias.
-    """
-    parts = path.split("/")
-    multiplier = 1.0
-    if any(part in head_layers for part in parts[:-1]):
-        multiplier *= head_lr_multiplier
-    if parts[-1] == "bias":
-        multiplier *= bias_lr_multiplier
-    return multiplier
-
-
-def check_multipliers(head_lr_multiplier, bias_lr_multiplier, head_layers):
-    """Raises ValueError naming a bad multiplier or `head_layers`."""
-    for name, value in (("head_lr_multiplier", head_lr_multiplier),
-                        ("bias_lr_multiplier", bias_lr_multiplier)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                value <= 0):
-            raise ValueError(
-                f"`{name}` must be a number > 0. Received: {name}={value!r}")
-    if isinstance(head_layers, str) or not all(
-        isinstance(name, str) for name in head_layers
-    ):
-        raise ValueError(
-            "`head_layers` must be a sequence of layer names. Received: "
-            f"head_layers={head_layers!r}"
-        )
+from keras_scaleattn.training.layer_learning_rates import HEAD_LAYERS
+from keras_scaleattn.training.layer_learning_rates import LayerLearningRates
 
 
 @keras.saving.register_keras_serializable(package="keras_scaleattn")
-class CaffeSGD(keras.optimizers.SGD):
+class CaffeSGD(LayerLearningRates, keras.optimizers.SGD):
     """SGD with momentum, Caffe's per-layer `lr_mult` and L2 weight decay.
 
     For a variable whose path has a component in `head_layers` (e.g.
@@ -126,17 +92,9 @@ class CaffeSGD(keras.optimizers.SGD):
                 "`l2_weight_decay` must be a number >= 0. Received: "
                 f"l2_weight_decay={l2_weight_decay!r}"
             )
-        check_multipliers(head_lr_multiplier, bias_lr_multiplier, head_layers)
+        self._set_layer_learning_rates(head_lr_multiplier, bias_lr_multiplier,
+                                       head_layers)
         self.l2_weight_decay = float(l2_weight_decay)
-        self.head_lr_multiplier = float(head_lr_multiplier)
-        self.bias_lr_multiplier = float(bias_lr_multiplier)
-        self.head_layers = tuple(head_layers)
-
-    def lr_multiplier(self, path):
-        """Learning-rate multiplier of the variable at `path`."""
-        return layer_lr_multiplier(path, self.head_layers,
-                                   self.head_lr_multiplier,
-                                   self.bias_lr_multiplier)
 
     def decay_multiplier(self, path):
         """L2 decay multiplier of the variable at `path`: 0 for biases."""
@@ -146,17 +104,15 @@ class CaffeSGD(keras.optimizers.SGD):
         if self.built:
             return
         super().build(variables)
-        # Python floats by variable index: `update_step` receives tf.Variables
-        # (without a Keras path) under tf.distribute, indices work for both.
-        self._lr_multipliers = [self.lr_multiplier(v.path) for v in variables]
+        self._build_layer_learning_rates(variables)
         self._decay_multipliers = [
             self.decay_multiplier(v.path) for v in variables
         ]
 
     def update_step(self, gradient, variable, learning_rate):
-        index = self._get_variable_index(variable)
-        lr_mult = self._lr_multipliers[index]
-        decay = self.l2_weight_decay * self._decay_multipliers[index]
+        lr_mult = self._variable_lr_multiplier(variable)
+        decay = (self.l2_weight_decay
+                 * self._decay_multipliers[self._get_variable_index(variable)])
         gradient = ops.cast(gradient, variable.dtype)
         if decay:
             gradient = ops.add(
@@ -169,10 +125,6 @@ class CaffeSGD(keras.optimizers.SGD):
     def get_config(self):
         config = super().get_config()
         config.pop("weight_decay", None)
-        config.update({
-            "l2_weight_decay": self.l2_weight_decay,
-            "head_lr_multiplier": self.head_lr_multiplier,
-            "bias_lr_multiplier": self.bias_lr_multiplier,
-            "head_layers": list(self.head_layers),
-        })
+        config["l2_weight_decay"] = self.l2_weight_decay
+        config.update(self._layer_learning_rates_config())
         return config

@@ -15,13 +15,12 @@ stays below 1e-9 for the whole run (docs/results.md, "Training recipe").
 
 import keras
 
-from keras_scaleattn.training.caffe_sgd import HEAD_LAYERS
-from keras_scaleattn.training.caffe_sgd import check_multipliers
-from keras_scaleattn.training.caffe_sgd import layer_lr_multiplier
+from keras_scaleattn.training.layer_learning_rates import HEAD_LAYERS
+from keras_scaleattn.training.layer_learning_rates import LayerLearningRates
 
 
 @keras.saving.register_keras_serializable(package="keras_scaleattn")
-class LayerwiseAdam(keras.optimizers.Adam):
+class LayerwiseAdam(LayerLearningRates, keras.optimizers.Adam):
     """Adam whose learning rate is multiplied per layer, as Caffe's `lr_mult`.
 
     The learning rate of a variable whose path has a component in
@@ -55,36 +54,22 @@ class LayerwiseAdam(keras.optimizers.Adam):
     def __init__(self, learning_rate=1e-3, head_lr_multiplier=1.0,
                  bias_lr_multiplier=1.0, head_layers=HEAD_LAYERS, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        check_multipliers(head_lr_multiplier, bias_lr_multiplier, head_layers)
-        self.head_lr_multiplier = float(head_lr_multiplier)
-        self.bias_lr_multiplier = float(bias_lr_multiplier)
-        self.head_layers = tuple(head_layers)
-
-    def lr_multiplier(self, path):
-        """Learning-rate multiplier of the variable at `path`."""
-        return layer_lr_multiplier(path, self.head_layers,
-                                   self.head_lr_multiplier,
-                                   self.bias_lr_multiplier)
+        self._set_layer_learning_rates(head_lr_multiplier, bias_lr_multiplier,
+                                       head_layers)
 
     def build(self, variables):
         if self.built:
             return
         super().build(variables)
-        # By variable index, as CaffeSGD: under tf.distribute `update_step`
-        # receives tf.Variables without a Keras path.
-        self._lr_multipliers = [self.lr_multiplier(v.path) for v in variables]
+        self._build_layer_learning_rates(variables)
 
     def update_step(self, gradient, variable, learning_rate):
-        multiplier = self._lr_multipliers[self._get_variable_index(variable)]
+        multiplier = self._variable_lr_multiplier(variable)
         if multiplier != 1.0:
             learning_rate = learning_rate * multiplier
         super().update_step(gradient, variable, learning_rate)
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "head_lr_multiplier": self.head_lr_multiplier,
-            "bias_lr_multiplier": self.bias_lr_multiplier,
-            "head_layers": list(self.head_layers),
-        })
+        config.update(self._layer_learning_rates_config())
         return config

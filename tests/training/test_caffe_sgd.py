@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from keras_scaleattn import ScaleAttentionSegmenter
 from keras_scaleattn.training import CaffeSGD
+from tests.training.training_helpers import BAD_LAYER_RATE_ARGUMENTS
 
 LR, MOMENTUM, DECAY = 0.05, 0.9, 5e-4
 
@@ -103,9 +104,7 @@ def test_serialization_round_trip():
 @pytest.mark.parametrize("kwargs, key", [
     (dict(weight_decay=1e-4), "weight_decay"),
     (dict(l2_weight_decay=-1.0), "l2_weight_decay"),
-    (dict(head_lr_multiplier=0.0), "head_lr_multiplier"),
-    (dict(bias_lr_multiplier="2"), "bias_lr_multiplier"),
-    (dict(head_layers="fc8"), "head_layers"),
+    *BAD_LAYER_RATE_ARGUMENTS,
 ])
 def test_bad_arguments(kwargs, key):
     with pytest.raises(ValueError, match=key):

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from keras_scaleattn import ScaleAttentionSegmenter
 from keras_scaleattn.training import LayerwiseAdam
+from tests.training.training_helpers import BAD_LAYER_RATE_ARGUMENTS
 
 LR, BETA_1, BETA_2, EPSILON = 0.01, 0.9, 0.999, 1e-7
 HEAD, BIAS = 0.1, 2.0
@@ -87,11 +88,7 @@ def test_serialization_round_trip():
     assert clone.lr_multiplier("trunk/fc8/kernel") == 1.0
 
 
-@pytest.mark.parametrize("kwargs, key", [
-    (dict(head_lr_multiplier=0.0), "head_lr_multiplier"),
-    (dict(bias_lr_multiplier="2"), "bias_lr_multiplier"),
-    (dict(head_layers="fc8"), "head_layers"),
-])
+@pytest.mark.parametrize("kwargs, key", BAD_LAYER_RATE_ARGUMENTS)
 def test_bad_arguments(kwargs, key):
     with pytest.raises(ValueError, match=key):
         LayerwiseAdam(**kwargs)

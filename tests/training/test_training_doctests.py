@@ -7,12 +7,14 @@ import pytest
 
 from keras_scaleattn.training import caffe_sgd
 from keras_scaleattn.training import config
+from keras_scaleattn.training import layer_learning_rates
 from keras_scaleattn.training import layerwise_adam
 from keras_scaleattn.training import schedules
 from keras_scaleattn.training import strategy
 from training_helpers import REPO
 
-MODULES = [caffe_sgd, config, layerwise_adam, schedules, strategy]
+MODULES = [caffe_sgd, config, layer_learning_rates, layerwise_adam, schedules,
+           strategy]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[-1])

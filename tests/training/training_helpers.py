@@ -27,6 +27,15 @@ TINY = {
 }
 
 
+# Bad per-layer rate arguments, and the name each error must give, for every
+# optimizer built on `LayerLearningRates` (CaffeSGD, LayerwiseAdam).
+BAD_LAYER_RATE_ARGUMENTS = [
+    (dict(head_lr_multiplier=0.0), "head_lr_multiplier"),
+    (dict(bias_lr_multiplier="2"), "bias_lr_multiplier"),
+    (dict(head_layers="fc8"), "head_layers"),
+]
+
+
 def tiny_values(model_dir, **sections):
     """TINY with `model_dir` set and `sections` (dicts) merged in."""
     values = copy.deepcopy(TINY)
