@@ -27,9 +27,12 @@ from keras_scaleattn.data.registry import SOURCES
 from keras_scaleattn.data.registry import get_source
 from keras_scaleattn.data.synthetic import SYNTHETIC_CLASS_NAMES
 from keras_scaleattn.data.synthetic import SYNTHETIC_NUM_CLASSES
+from keras_scaleattn.data.synthetic import SYNTHETIC_REGION_NAMES
 from keras_scaleattn.data.synthetic import SyntheticObject
 from keras_scaleattn.data.synthetic import render_synthetic_image
 from keras_scaleattn.data.synthetic import sample_synthetic_objects
+from keras_scaleattn.data.synthetic import synthetic_region_maps
+from keras_scaleattn.data.synthetic import synthetic_regions
 from keras_scaleattn.data.synthetic import synthetic_scale_arrays
 from keras_scaleattn.data.synthetic import synthetic_scale_dataset
 from keras_scaleattn.data.tfds_sources import map_tfds_labels

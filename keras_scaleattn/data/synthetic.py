@@ -42,13 +42,31 @@ camouflaged as background at the other. Five classes
    window holding the four pixel parities 1, 2, 2 and 4 times, where the
    max of more noisy samples is larger).
 
+Markings. Each large disc also carries 1-2 small striped objects (h or v,
+drawn as above). Whether such an object is an object or a marking of the
+disc depends on both scales: an h object on a warm disc and a v object on a
+cool disc are objects (labelled `h_stripes` / `v_stripes`); an h object on
+a cool disc and a v object on a warm disc are *decoys*, markings labelled
+as the disc beneath. Scale 1 sees the stripes but not the disc's tint, so
+an h pattern is `h_stripes` or `cool_disc` to it; scale 0.5 sees the tint
+but not the stripes, so a warm disc is `warm_disc` or `h_stripes` to it.
+The label is the class both scales allow, and which scale holds it depends
+on what the other scale sees: scale 1 where pattern and tint agree, scale
+0.5 where they do not. Attention computes its weights from both scales'
+features and can make that choice; a max keeps each scale's own best
+guesses, and an average can reach the label only by spreading each scale's
+scores over both of its candidates in the right proportions (measured in
+docs/results.md).
+
 So a merge that trusts scale 1 misses the large discs and one that trusts
-scale 0.5 misses the small objects; an average blurs the two, and a max
-works only as far as the informed scale is the more confident one.
-Each image has 1-2 large and 4-7 small objects at random positions; objects
-may overlap mildly (centres at least 0.8 x the sum of their radii apart), later
-ones (small after large) drawn on top, and labels are exact (a pixel's label
-is the class of the last object covering it). Sizes are at least 97 px (the
+scale 0.5 misses the small objects; an average blurs the two, a max works
+only as far as the informed scale is the more confident one, and neither
+can sort the markings. Each image has 1-2 large discs with their 1-2
+markings each and 3-6 other small objects at random positions, clear of the
+large discs; objects may overlap mildly (centres at least 0.8 x the sum of
+their radii apart), later ones (small after large) drawn on top, and labels
+are exact (a pixel's label is the class of the last object covering it, a
+decoy counting as the disc beneath it). Sizes are at least 97 px (the
 trunk's stride 8 and the 0.5 scale need room); 8k + 1 sizes (97, 129, 161, ...)
 suit the model's align-corners pyramid best. There is no ignore label.
 
@@ -72,6 +90,14 @@ SYNTHETIC_CLASS_NAMES = (
     "cool_disc",
 )
 SYNTHETIC_NUM_CLASSES = len(SYNTHETIC_CLASS_NAMES)
+# The regions of `synthetic_region_maps`: where each kind of object lies.
+SYNTHETIC_REGION_NAMES = (
+    "background",
+    "small_object",    # a small object off the large discs
+    "object_on_disc",  # a marking that is an object (h on warm, v on cool)
+    "decoy",           # a marking labelled as its disc
+    "bare_disc",       # the rest of a large disc
+)
 
 SMALL_CLASSES = (1, 2)
 LARGE_CLASSES = (3, 4)
@@ -80,8 +106,13 @@ LARGE_CLASSES = (3, 4)
 # score map: with 10-18 px objects (one or two output pixels) no merge got
 # beyond 40 IoU on them (docs/results.md).
 SMALL_SIZE_RANGE = (18, 28)
-# Number of small objects per image (fewer if they do not fit).
-SMALL_COUNT_RANGE = (4, 7)
+# Number of small objects per image outside the large discs (fewer if they
+# do not fit), and on each large disc.
+SMALL_COUNT_RANGE = (3, 6)
+MARKING_COUNT_RANGE = (1, 2)
+# The small class that is an object on each large class (the other one is
+# a decoy there): h on warm, v on cool.
+OBJECT_ON_DISC = {3: 1, 4: 2}
 # Radius of large objects in a 129 px image; scaled with the image size.
 LARGE_RADIUS_RANGE = (24.0, 48.0)
 MIN_IMAGE_SIZE = 97
@@ -122,6 +153,9 @@ class SyntheticObject:
             white/black.
         phase: int, 0 or 1. Small objects: the stripes are painted in
             `colors[phase]`. Defaults to 0.
+        decoy: bool. Small objects only: drawn as usual but labelled as
+            the large disc beneath it, or background (a marking of a large
+            disc, module docstring). Defaults to False.
 
     Example:
 
@@ -137,6 +171,7 @@ class SyntheticObject:
     shape: str = "disc"
     colors: tuple = ((255, 255, 255), (0, 0, 0))
     phase: int = 0
+    decoy: bool = False
 
     def __post_init__(self):
         if self.class_id not in SMALL_CLASSES + LARGE_CLASSES:
@@ -156,6 +191,11 @@ class SyntheticObject:
         if self.phase not in (0, 1):
             raise ValueError(
                 f"`phase` must be 0 or 1. Received: phase={self.phase!r}"
+            )
+        if self.decoy and self.class_id not in SMALL_CLASSES:
+            raise ValueError(
+                "`decoy` must be False for large objects "
+                f"(class_id={self.class_id}). Received: decoy={self.decoy!r}"
             )
 
     @property
@@ -179,7 +219,8 @@ def render_synthetic_image(objects, image_size=129, *, seed=0, background=None):
     """Draws objects of the synthetic dataset on the textured background.
 
     Objects are drawn in order, each on top of the previous ones; the label
-    of a pixel is the class of the last object covering it (0 if none).
+    of a pixel is the class of the last object covering it (0 if none),
+    where a decoy counts as the large disc beneath it (or background).
 
     Args:
         objects: sequence of `SyntheticObject`.
@@ -234,6 +275,8 @@ def render_synthetic_image(objects, image_size=129, *, seed=0, background=None):
     row_shift = np.full(shape, shift, np.int64)
     col_shift = np.full(shape, 1 - shift, np.int64)
     label = np.zeros(shape, np.uint8)
+    # The labels of the large discs alone: what a decoy is labelled as.
+    large_label = np.zeros(shape, np.uint8)
     masks = []
     for obj in objects:
         if not isinstance(obj, SyntheticObject):
@@ -250,7 +293,12 @@ def render_synthetic_image(objects, image_size=129, *, seed=0, background=None):
             shift = LARGE_CLASSES.index(obj.class_id)
             row_shift[mask] = shift
             col_shift[mask] = shift
-        label[mask] = obj.class_id
+        if obj.decoy:
+            label[mask] = large_label[mask]
+        else:
+            label[mask] = obj.class_id
+        if obj.class_id in LARGE_CLASSES:
+            large_label[mask] = obj.class_id
     texture = tile[(int_rows + row_shift) % 2, (int_cols + col_shift) % 2]
     image = texture.copy()
     for obj, mask in zip(objects, masks):
@@ -279,22 +327,47 @@ def _far_enough(center, radius, placed):
     return True
 
 
+def _inside(center, disc, margin):
+    """Whether `center` is within `disc.radius - margin` of the disc's centre."""
+    distance = np.hypot(center[0] - disc.center[0], center[1] - disc.center[1])
+    return distance <= disc.radius - margin
+
+
+def _small_attributes(rng, image_size):
+    """Size, shape, top-left-based centre, palette index and class of a
+    small object (every attribute before the class: the same distribution
+    for both classes)."""
+    low_s, high_s = SMALL_SIZE_RANGE
+    size = int(rng.integers(low_s, high_s + 1))
+    shape = ("square", "disc")[int(rng.integers(2))]
+    top, left = (int(v) for v in rng.integers(0, image_size - size + 1, size=2))
+    center = (top + (size - 1) / 2.0, left + (size - 1) / 2.0)
+    color_index = int(rng.integers(len(STRIPE_COLORS[1])))
+    class_id = int(rng.choice(SMALL_CLASSES))
+    return size, shape, center, STRIPE_COLORS[class_id][color_index], class_id
+
+
 def sample_synthetic_objects(rng, image_size=129):
     """Draws the objects of one random synthetic image.
 
-    1-2 large camouflaged discs, then 4-7 small striped squares or discs,
-    each placed by rejection sampling (up to 50 tries; an object that does
-    not fit is dropped). Every attribute except the class is drawn before
-    the class, from the same distribution for both classes of a pair; a
-    small object's stripe colour is then the drawn entry of its class's
-    palette (`STRIPE_COLORS`).
+    1-2 large camouflaged discs; on each, 1-2 small striped objects, h or v
+    at random, which are decoys where their orientation does not match the
+    disc's tint (`OBJECT_ON_DISC`: h on warm and v on cool are objects);
+    then 3-6 small striped squares or discs clear of the large discs. Each
+    object is placed by rejection sampling (up to 50 tries; an object that
+    does not fit is dropped): markings lie wholly on their own disc and off
+    the other one. Every attribute except the class is drawn before the
+    class, from the same distribution for both classes of a pair; a small
+    object's stripe colour is then the drawn entry of its class's palette
+    (`STRIPE_COLORS`).
 
     Args:
         rng: `numpy.random.Generator`.
         image_size: int >= 97. Defaults to 129.
 
     Returns:
-        list of `SyntheticObject`, large ones first.
+        list of `SyntheticObject`: large discs, then their markings, then
+        the other small objects.
 
     Raises:
         ValueError: if `image_size` is below 97.
@@ -302,13 +375,13 @@ def sample_synthetic_objects(rng, image_size=129):
     Example:
 
     >>> objects = sample_synthetic_objects(np.random.default_rng(0))
-    >>> sorted({o.class_id in (3, 4) for o in objects})
-    [False, True]
+    >>> objects[0].class_id in (3, 4), objects[-1].class_id in (1, 2)
+    (True, True)
     """
     image_size = _check_image_size(image_size)
     scale = image_size / 129.0
     low_r, high_r = (r * scale for r in LARGE_RADIUS_RANGE)
-    placed, objects = [], []
+    placed, discs = [], []
     for _ in range(int(rng.integers(1, 3))):
         for _ in range(_MAX_PLACEMENT_TRIES):
             radius = float(rng.uniform(low_r, high_r))
@@ -317,30 +390,45 @@ def sample_synthetic_objects(rng, image_size=129):
             class_id = int(rng.choice(LARGE_CLASSES))
             if _far_enough(center, radius, placed):
                 placed.append((center, radius))
-                objects.append(SyntheticObject(
-                    class_id, center, radius, "disc"
-                ))
+                discs.append(SyntheticObject(class_id, center, radius, "disc"))
                 break
-    low_s, high_s = SMALL_SIZE_RANGE
+    markings = []
+    low_n, high_n = MARKING_COUNT_RANGE
+    for disc in discs:
+        on_disc = []
+        for _ in range(int(rng.integers(low_n, high_n + 1))):
+            for _ in range(_MAX_PLACEMENT_TRIES):
+                size, shape, center, color, class_id = _small_attributes(
+                    rng, image_size)
+                # 0.75 x size: more than half a square's diagonal.
+                if (
+                    _inside(center, disc, 0.75 * size)
+                    and not any(_inside(center, other, -0.75 * size)
+                                for other in discs if other is not disc)
+                    and _far_enough(center, size / 2.0, on_disc)
+                ):
+                    on_disc.append((center, size / 2.0))
+                    markings.append(SyntheticObject(
+                        class_id, center, size, shape, (color,),
+                        decoy=class_id != OBJECT_ON_DISC[disc.class_id],
+                    ))
+                    break
+    small = []
     low_n, high_n = SMALL_COUNT_RANGE
     for _ in range(int(rng.integers(low_n, high_n + 1))):
         for _ in range(_MAX_PLACEMENT_TRIES):
-            size = int(rng.integers(low_s, high_s + 1))
-            shape = ("square", "disc")[int(rng.integers(2))]
-            top, left = (
-                int(v) for v in rng.integers(0, image_size - size + 1, size=2)
-            )
-            center = (top + (size - 1) / 2.0, left + (size - 1) / 2.0)
-            color_index = int(rng.integers(len(STRIPE_COLORS[1])))
-            class_id = int(rng.choice(SMALL_CLASSES))
-            colors = (STRIPE_COLORS[class_id][color_index],)
-            if _far_enough(center, size / 2.0, placed):
+            size, shape, center, color, class_id = _small_attributes(
+                rng, image_size)
+            if (
+                not any(_inside(center, disc, -0.75 * size) for disc in discs)
+                and _far_enough(center, size / 2.0, placed)
+            ):
                 placed.append((center, size / 2.0))
-                objects.append(SyntheticObject(
-                    class_id, center, size, shape, colors
+                small.append(SyntheticObject(
+                    class_id, center, size, shape, (color,)
                 ))
                 break
-    return objects
+    return discs + markings + small
 
 
 def _check_image_size(image_size):
@@ -354,6 +442,29 @@ def _check_image_size(image_size):
             f"Received: image_size={image_size!r}"
         )
     return int(image_size)
+
+
+def _check_arrays_arguments(split, num_examples, image_size, seed):
+    split = _check_split(split)
+    image_size = _check_image_size(image_size)
+    if num_examples is None:
+        num_examples = _DEFAULT_NUM_EXAMPLES[split]
+    if (
+        isinstance(num_examples, bool)
+        or not isinstance(num_examples, numbers.Integral)
+        or num_examples < 1
+    ):
+        raise ValueError(
+            "`num_examples` must be a positive int or None. "
+            f"Received: num_examples={num_examples!r}"
+        )
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, numbers.Integral)
+        or seed < 0
+    ):
+        raise ValueError(f"`seed` must be an int >= 0. Received: seed={seed!r}")
+    return split, num_examples, image_size, seed
 
 
 def _check_split(split):
@@ -392,25 +503,8 @@ def synthetic_scale_arrays(
     >>> images.shape, labels.shape, images.dtype
     ((2, 97, 97, 3), (2, 97, 97), dtype('uint8'))
     """
-    split = _check_split(split)
-    image_size = _check_image_size(image_size)
-    if num_examples is None:
-        num_examples = _DEFAULT_NUM_EXAMPLES[split]
-    if (
-        isinstance(num_examples, bool)
-        or not isinstance(num_examples, numbers.Integral)
-        or num_examples < 1
-    ):
-        raise ValueError(
-            "`num_examples` must be a positive int or None. "
-            f"Received: num_examples={num_examples!r}"
-        )
-    if (
-        isinstance(seed, bool)
-        or not isinstance(seed, numbers.Integral)
-        or seed < 0
-    ):
-        raise ValueError(f"`seed` must be an int >= 0. Received: seed={seed!r}")
+    split, num_examples, image_size, seed = _check_arrays_arguments(
+        split, num_examples, image_size, seed)
     images = np.empty((num_examples, image_size, image_size, 3), np.uint8)
     labels = np.empty((num_examples, image_size, image_size), np.uint8)
     for i in range(num_examples):
@@ -420,6 +514,87 @@ def synthetic_scale_arrays(
             objects, image_size, seed=rng
         )
     return images, labels
+
+
+def synthetic_regions(objects, image_size=129):
+    """The region map of one synthetic image (`SYNTHETIC_REGION_NAMES`).
+
+    Labels say which class a pixel is, not why it is hard: a decoy and a
+    bare disc share a label. This map tells them apart, for statistics on
+    the markings (`training/markings.py`).
+
+    Args:
+        objects: sequence of `SyntheticObject`, as for
+            `render_synthetic_image`.
+        image_size: int >= 97. Defaults to 129.
+
+    Returns:
+        uint8 `[S, S]`: 0 background, 1 small object off the large discs,
+        2 small object on a large disc, 3 decoy, 4 the rest of a large
+        disc; the last object covering a pixel decides.
+
+    Example:
+
+    >>> disc = SyntheticObject(3, (64, 64), 30)
+    >>> decoy = SyntheticObject(2, (64, 64), 10, "square", decoy=True)
+    >>> regions = synthetic_regions([disc, decoy])
+    >>> [int(regions[64, c]) for c in (0, 40, 64)]
+    [0, 4, 3]
+    """
+    image_size = _check_image_size(image_size)
+    rows, cols = np.meshgrid(
+        np.arange(image_size, dtype=np.float32),
+        np.arange(image_size, dtype=np.float32),
+        indexing="ij",
+    )
+    regions = np.zeros((image_size, image_size), np.uint8)
+    on_disc = np.zeros((image_size, image_size), bool)
+    for obj in objects:
+        mask = _object_mask(obj, rows, cols)
+        if obj.class_id in LARGE_CLASSES:
+            regions[mask] = 4
+            on_disc |= mask
+        elif obj.decoy:
+            regions[mask] = 3
+        else:
+            regions[mask] = 2 if (mask & on_disc).any() else 1
+    return regions
+
+
+def synthetic_region_maps(
+    split="train", num_examples=None, image_size=129, seed=0
+):
+    """Region maps (`synthetic_regions`) of a split's images.
+
+    Same arguments as `synthetic_scale_arrays`, and the same images: map
+    `i` belongs to image `i`.
+
+    Args:
+        split: str. `"train"`, `"val"` or `"test"`. Defaults to `"train"`.
+        num_examples: positive int or None. Defaults to 1000 for train and
+            200 for val and test.
+        image_size: int >= 97. Defaults to 129.
+        seed: int >= 0. Defaults to 0.
+
+    Returns:
+        uint8 `[N, S, S]`.
+
+    Raises:
+        ValueError: as `synthetic_scale_arrays`.
+
+    Example:
+
+    >>> synthetic_region_maps("val", num_examples=2, image_size=97).shape
+    (2, 97, 97)
+    """
+    split, num_examples, image_size, seed = _check_arrays_arguments(
+        split, num_examples, image_size, seed)
+    maps = np.empty((num_examples, image_size, image_size), np.uint8)
+    for i in range(num_examples):
+        rng = np.random.default_rng([int(seed), _SPLITS[split], i])
+        maps[i] = synthetic_regions(sample_synthetic_objects(rng, image_size),
+                                    image_size)
+    return maps
 
 
 def synthetic_scale_dataset(

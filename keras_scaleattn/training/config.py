@@ -31,6 +31,7 @@ from typing import Optional
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from keras_scaleattn.data.synthetic import SYNTHETIC_NUM_CLASSES
 from keras_scaleattn.evaluation.report import write_text_atomic
 
 SCHEDULES = ("step", "poly")
@@ -406,6 +407,10 @@ def validate_config(config):
               "must be two increasing positive areas in pixels")
     if not 1 <= data.num_classes <= 255:
         _fail("data.num_classes", data.num_classes, "must be in [1, 255]")
+    if data.dataset == "synthetic" and data.num_classes != SYNTHETIC_NUM_CLASSES:
+        _fail("data.num_classes", data.num_classes,
+              f"must be {SYNTHETIC_NUM_CLASSES} for data.dataset='synthetic' "
+              "(keras_scaleattn.data.SYNTHETIC_CLASS_NAMES)")
     for key in ("crop_size", "batch_size", "shuffle_buffer", "image_size"):
         _positive(f"data.{key}", getattr(data, key))
     for key in ("num_train_examples", "num_eval_examples"):

@@ -8,12 +8,16 @@ from scipy import ndimage
 
 from keras_scaleattn.data import SYNTHETIC_CLASS_NAMES
 from keras_scaleattn.data import SYNTHETIC_NUM_CLASSES
+from keras_scaleattn.data import SYNTHETIC_REGION_NAMES
 from keras_scaleattn.data import SyntheticObject
 from keras_scaleattn.data import render_synthetic_image
 from keras_scaleattn.data import sample_synthetic_objects
 from keras_scaleattn.data import synthetic_scale_arrays
+from keras_scaleattn.data import synthetic_region_maps
+from keras_scaleattn.data import synthetic_regions
 from keras_scaleattn.data import synthetic_scale_dataset
 from keras_scaleattn.data.synthetic import LARGE_TINTS
+from keras_scaleattn.data.synthetic import OBJECT_ON_DISC
 from keras_scaleattn.data.synthetic import STRIPE_COLORS
 
 H_STRIPES, V_STRIPES, WARM_DISC, COOL_DISC = 1, 2, 3, 4
@@ -202,26 +206,128 @@ def test_labels_are_exact_and_later_objects_are_drawn_on_top():
     assert STRIPE_COLORS[H_STRIPES][0] not in overlap_colours
 
 
+def _footprint(obj, size=129):
+    rows, cols = np.mgrid[:size, :size]
+    if obj.shape == "disc" or obj.class_id in (WARM_DISC, COOL_DISC):
+        return np.hypot(rows - obj.center[0], cols - obj.center[1]) <= obj.radius
+    half = obj.size / 2.0
+    return (np.abs(rows - obj.center[0]) < half) & (np.abs(cols - obj.center[1]) < half)
+
+
 def test_sampled_objects_follow_the_design():
     counts = {c: 0 for c in range(1, 5)}
+    decoys = {c: 0 for c in (H_STRIPES, V_STRIPES)}
+    total_markings = total_discs = 0
     for i in range(150):
         objects = sample_synthetic_objects(np.random.default_rng(i), 129)
         large = [o for o in objects if o.class_id in (WARM_DISC, COOL_DISC)]
         small = [o for o in objects if o.class_id in (H_STRIPES, V_STRIPES)]
-        assert 1 <= len(large) <= 2 and len(small) <= 7
-        assert objects[: len(large)] == large  # large first, small on top
+        assert 1 <= len(large) <= 2 and len(small) <= 6 + 2 * len(large)
+        assert objects == large + small  # large first, small on top
         assert all(24 <= o.size <= 48 for o in large)
         assert all(18 <= o.size <= 28 for o in small)
         # The stripe colour is drawn from the object's own class palette.
         assert all(o.colors[o.phase] in STRIPE_COLORS[o.class_id] for o in small)
-        for a, b in itertools.combinations(objects, 2):
+        footprints = {id(o): _footprint(o) for o in objects}
+        markings, outer = 0, []
+        for o in small:
+            hosts = [d for d in large if (footprints[id(o)] & footprints[id(d)]).any()]
+            if not hosts:
+                assert not o.decoy  # off the discs: always an object
+                outer.append(o)
+                continue
+            # A marking lies wholly on one disc, and is a decoy exactly when
+            # its orientation does not match the disc's tint (h on warm and
+            # v on cool are objects).
+            (host,) = hosts
+            assert not (footprints[id(o)] & ~footprints[id(host)]).any()
+            assert o.decoy == (o.class_id != OBJECT_ON_DISC[host.class_id])
+            markings += 1
+            decoys[o.class_id] += o.decoy
+        assert markings <= 2 * len(large) and len(outer) <= 6
+        total_markings += markings
+        total_discs += len(large)
+        # Discs and the other small objects keep apart (0.8 x the sum of radii).
+        for a, b in itertools.combinations(large + outer, 2):
             distance = np.hypot(a.center[0] - b.center[0], a.center[1] - b.center[1])
             assert distance >= 0.8 * (a.radius + b.radius) - 1e-6
         for o in objects:
             counts[o.class_id] += 1
-    # Each class of a pair is equally likely.
+    # Each class of a pair is equally likely, and so is a decoy of each.
     assert 0.4 < counts[1] / (counts[1] + counts[2]) < 0.6
     assert 0.4 < counts[3] / (counts[3] + counts[4]) < 0.6
+    assert 0.35 < decoys[H_STRIPES] / (decoys[H_STRIPES] + decoys[V_STRIPES]) < 0.65
+    assert sum(decoys.values()) > 75
+    assert 1.1 < total_markings / total_discs <= 1.5  # 1-2 per disc, some dropped
+
+
+def test_decoys_are_drawn_as_objects_but_keep_the_label_beneath():
+    background = (110.0, 130.0, 120.0)
+    for disc_class, object_class in OBJECT_ON_DISC.items():
+        disc = SyntheticObject(disc_class, (60.0, 60.0), 40.0)
+        alone, alone_label = render_synthetic_image(
+            [disc], 129, seed=2, background=background)
+        for small_class in (H_STRIPES, V_STRIPES):
+            rendered = {}
+            for decoy in (False, True):
+                marking = SyntheticObject(small_class, (55.5, 62.5), 20, "square",
+                                          STRIPE_COLORS[small_class][:1], decoy=decoy)
+                rendered[decoy] = render_synthetic_image(
+                    [disc, marking], 129, seed=2, background=background)
+            (image, label), (decoy_image, decoy_label) = rendered[False], rendered[True]
+            square = np.zeros((129, 129), bool)
+            square[46:66, 53:73] = True
+            # Same pixels; the decoy's pixels keep the disc's label.
+            np.testing.assert_array_equal(decoy_image, image)
+            np.testing.assert_array_equal(decoy_label, alone_label)
+            np.testing.assert_array_equal(label, np.where(square, small_class, alone_label))
+            # Scale 0.5 cannot tell an object, a decoy and a bare disc apart.
+            np.testing.assert_array_equal(_half(image), _half(alone))
+
+
+def test_region_maps_tell_decoys_from_objects_on_the_same_images():
+    assert SYNTHETIC_REGION_NAMES == (
+        "background", "small_object", "object_on_disc", "decoy", "bare_disc")
+    images, labels = synthetic_scale_arrays("val", num_examples=30, seed=3)
+    regions = synthetic_region_maps("val", num_examples=30, seed=3)
+    assert regions.shape == labels.shape and regions.dtype == np.uint8
+    # Region and label agree: background and objects keep their class; a
+    # decoy is labelled as its disc, like a bare disc.
+    np.testing.assert_array_equal(labels[regions == 0], 0)
+    assert set(np.unique(labels[regions == 1])) == {H_STRIPES, V_STRIPES}
+    assert set(np.unique(labels[regions == 2])) == {H_STRIPES, V_STRIPES}
+    assert set(np.unique(labels[regions == 3])) == {WARM_DISC, COOL_DISC}
+    assert set(np.unique(labels[regions == 4])) == {WARM_DISC, COOL_DISC}
+    # Decoys and objects on discs carry stripes (their pixels differ from
+    # the disc's texture at full scale), in every region map.
+    assert (regions == 3).any() and (regions == 2).any()
+    # An object on a disc is h on warm or v on cool (read at scale 0.5,
+    # where the pixel shows its disc's tint on the plain background colour
+    # N); a decoy the other way round, labelled as its disc.
+    checked = 0
+    for image, label, region in zip(images, labels, regions):
+        half, half_region, half_label = (_half(a) for a in (image, region, label))
+        plain = half[half_region == 0][0].astype(int)  # N
+        np.testing.assert_array_equal(half[half_region == 0], np.broadcast_to(
+            plain, ((half_region == 0).sum(), 3)))
+        for pixel in zip(*np.nonzero((half_region == 2) | (half_region == 3))):
+            warm = half[pixel][0] > plain[0]  # warm: +20 red, cool: -20
+            if half_region[pixel] == 2:
+                assert half_label[pixel] == (H_STRIPES if warm else V_STRIPES)
+            else:
+                assert half_label[pixel] == (WARM_DISC if warm else COOL_DISC)
+            checked += 1
+    assert checked > 100
+
+
+def test_synthetic_regions_of_given_objects():
+    disc = SyntheticObject(COOL_DISC, (60.0, 60.0), 40.0)
+    on_disc = SyntheticObject(V_STRIPES, (50.0, 50.0), 12, "square")
+    decoy = SyntheticObject(H_STRIPES, (70.0, 70.0), 12, "square", decoy=True)
+    off = SyntheticObject(H_STRIPES, (10.0, 120.0), 10, "square")
+    regions = synthetic_regions([disc, on_disc, decoy, off], 129)
+    assert regions[50, 50] == 2 and regions[70, 70] == 3
+    assert regions[10, 120] == 1 and regions[60, 90] == 4 and regions[0, 0] == 0
 
 
 def test_bad_arguments_raise_value_error_naming_them():
@@ -235,3 +341,5 @@ def test_bad_arguments_raise_value_error_naming_them():
             synthetic_scale_arrays(**kwargs)
     with pytest.raises(ValueError, match="Received: class_id=7"):
         SyntheticObject(7, (1.0, 1.0), 5)
+    with pytest.raises(ValueError, match="`decoy`.*Received: decoy=True"):
+        SyntheticObject(WARM_DISC, (1.0, 1.0), 5, decoy=True)

@@ -104,6 +104,7 @@ def test_resolved_config_round_trips(tmp_path):
     ("optimization.scale_loss_weights=[1.0]", ["optimization.scale_loss_weights"]),
     ("optimization.warmup_steps=-1", ["optimization.warmup_steps", "-1"]),
     ("optimization.warmup_steps=2.5", ["optimization.warmup_steps", "2.5"]),
+    ("data.num_classes=9", ["data.num_classes", "9", "must be 5", "synthetic"]),
     ("optimization.steps", ["key=value", "optimization.steps"]),
 ])
 def test_bad_override_names_key_and_value(tmp_path, override, words):
