@@ -35,6 +35,7 @@ quickstart: install
 # built-in synthetic dataset, evaluate them, print the table, draw pictures.
 demo: install
 	$(PY) training/compare.py --config training/configs/synthetic_tiny.yaml --out-dir runs/demo
+	$(PY) training/markings.py --config training/configs/synthetic_tiny.yaml --runs runs/demo
 
 clean:
 	rm -rf $(VENV) *.egg-info runs

@@ -1,6 +1,8 @@
 """Evaluation: confusion-matrix mIoU, mIoU and attention by object size, reports."""
 
 from keras_scaleattn.evaluation.attention_by_size import AttentionBySize
+from keras_scaleattn.evaluation.by_region import AccuracyByRegion
+from keras_scaleattn.evaluation.by_region import accuracy_by_region
 from keras_scaleattn.evaluation.confusion_matrix import (
     SegmentationConfusionMatrix,
 )
@@ -16,10 +18,12 @@ from keras_scaleattn.evaluation.report import write_json_atomic
 from keras_scaleattn.evaluation.report import write_text_atomic
 
 __all__ = [
+    "AccuracyByRegion",
     "AttentionBySize",
     "ObjectSizeMIoU",
     "SIZE_BUCKETS",
     "SegmentationConfusionMatrix",
+    "accuracy_by_region",
     "compiled_full_resolution",
     "evaluate_segmenter",
     "format_markdown_table",
