@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 BACKEND_TESTS := tests/ops tests/layers tests/models tests/losses tests/inference \
 	tests/evaluation/test_evaluator.py
 
-.PHONY: install test test-tf test-jax demo quickstart clean
+.PHONY: install test test-tf test-jax demo demo-markings quickstart clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,11 @@ quickstart: install
 # built-in synthetic dataset, evaluate them, print the table, draw pictures.
 demo: install
 	$(PY) training/compare.py --config training/configs/synthetic_tiny.yaml --out-dir runs/demo
-	$(PY) training/markings.py --config training/configs/synthetic_tiny.yaml --runs runs/demo
+
+# The harder variant with markings on the large discs (docs/results.md).
+demo-markings: install
+	$(PY) training/compare.py --config training/configs/synthetic_markings.yaml --out-dir runs/markings
+	$(PY) training/markings.py --config training/configs/synthetic_markings.yaml --runs runs/markings
 
 clean:
 	rm -rf $(VENV) *.egg-info runs

@@ -1,6 +1,6 @@
 """Accuracy and attention on the synthetic dataset's markings, per merge.
 
-    python training/markings.py --config training/configs/synthetic_tiny.yaml --runs runs/demo
+    python training/markings.py --config training/configs/synthetic_markings.yaml --runs runs/markings
 
 Reads the models `training/compare.py` trained in `--runs`
 (`<runs>/<variant>/model.keras`) and, on the evaluation split of the
@@ -9,9 +9,11 @@ pixels the dataset is built from (`SYNTHETIC_REGION_NAMES`): small objects
 off the large discs, markings on a disc that are objects, decoys, the bare
 discs, the background; and for attention models the mean weight of scale 1
 on each. The markings are where the right scale depends on what both scales
-see (keras_scaleattn/data/synthetic.py). Prints the tables and writes
-`<runs>/markings.md` and `<runs>/markings.json` (atomically). `make demo`
-runs it after the comparison.
+see (keras_scaleattn/data/synthetic.py; on with
+`data.eval_source_kwargs: {markings: true}`, as `synthetic_markings.yaml`;
+without markings there are no decoys, and "objects on discs" are the small
+objects that overlap a disc's edge). Prints the tables and writes
+`<runs>/markings.md` and `<runs>/markings.json` (atomically).
 """
 
 import argparse
@@ -76,7 +78,8 @@ def main(argv=None):
     from keras_scaleattn.evaluation import write_text_atomic
 
     data = config.data
-    split_args = (data.eval_split, data.num_eval_examples, data.image_size, data.seed)
+    split_args = (data.eval_split, data.num_eval_examples, data.image_size,
+                  data.seed, bool(data.eval_source_kwargs.get("markings", False)))
     images, labels = synthetic_scale_arrays(*split_args)
     regions = synthetic_region_maps(*split_args)
     results = {}

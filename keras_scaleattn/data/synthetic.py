@@ -42,33 +42,35 @@ camouflaged as background at the other. Five classes
    window holding the four pixel parities 1, 2, 2 and 4 times, where the
    max of more noisy samples is larger).
 
-Markings. Each large disc also carries 1-2 small striped objects (h or v,
-drawn as above). Whether such an object is an object or a marking of the
-disc depends on both scales: an h object on a warm disc and a v object on a
-cool disc are objects (labelled `h_stripes` / `v_stripes`); an h object on
-a cool disc and a v object on a warm disc are *decoys*, markings labelled
-as the disc beneath. Scale 1 sees the stripes but not the disc's tint, so
-an h pattern is `h_stripes` or `cool_disc` to it; scale 0.5 sees the tint
-but not the stripes, so a warm disc is `warm_disc` or `h_stripes` to it.
-The label is the class both scales allow, and which scale holds it depends
-on what the other scale sees: scale 1 where pattern and tint agree, scale
-0.5 where they do not. Attention computes its weights from both scales'
-features and can make that choice; a max keeps each scale's own best
-guesses, and an average can reach the label only by spreading each scale's
-scores over both of its candidates in the right proportions (measured in
-docs/results.md).
+Markings (optional: `markings=True`; `data.train_source_kwargs` and
+`data.eval_source_kwargs` of a config, as `synthetic_markings.yaml`). Each
+large disc also carries 1-2 small striped objects (h or v, drawn as above).
+Whether such an object is an object or a marking of the disc depends on both
+scales: an h object on a warm disc and a v object on a cool disc are objects
+(labelled `h_stripes` / `v_stripes`); an h object on a cool disc and a v
+object on a warm disc are *decoys*, markings labelled as the disc beneath.
+Scale 1 sees the stripes but not the disc's tint, so an h pattern is
+`h_stripes` or `cool_disc` to it; scale 0.5 sees the tint but not the
+stripes, so a warm disc is `warm_disc` or `h_stripes` to it. The label is
+the class both scales allow, and which scale holds it depends on what the
+other scale sees: scale 1 where pattern and tint agree, scale 0.5 where they
+do not. Attention computes its weights from both scales' features and can
+make that choice; a max keeps each scale's own best guesses, and an average
+can reach the label only by spreading each scale's scores over both of its
+candidates in the right proportions (measured in docs/results.md).
 
 So a merge that trusts scale 1 misses the large discs and one that trusts
-scale 0.5 misses the small objects; an average blurs the two, a max works
-only as far as the informed scale is the more confident one, and neither
-can sort the markings. Each image has 1-2 large discs with their 1-2
-markings each and 3-6 other small objects at random positions, clear of the
-large discs; objects may overlap mildly (centres at least 0.8 x the sum of
-their radii apart), later ones (small after large) drawn on top, and labels
-are exact (a pixel's label is the class of the last object covering it, a
-decoy counting as the disc beneath it). Sizes are at least 97 px (the
-trunk's stride 8 and the 0.5 scale need room); 8k + 1 sizes (97, 129, 161, ...)
-suit the model's align-corners pyramid best. There is no ignore label.
+scale 0.5 misses the small objects; an average blurs the two, and a max
+works only as far as the informed scale is the more confident one. Each
+image has 1-2 large and 4-7 small objects at random positions (with
+markings: 1-2 large discs with their 1-2 markings each and 3-6 other small
+objects, clear of the large discs); objects may overlap mildly (centres at
+least 0.8 x the sum of their radii apart), later ones (small after large)
+drawn on top, and labels are exact (a pixel's label is the class of the last
+object covering it, a decoy counting as the disc beneath it). Sizes are at
+least 97 px (the trunk's stride 8 and the 0.5 scale need room); 8k + 1 sizes
+(97, 129, 161, ...) suit the model's align-corners pyramid best. There is no
+ignore label.
 
 Reproducible: example `i` of a split is drawn from
 `numpy.random.default_rng([seed, split_id, i])`, so train / val / test are
@@ -94,7 +96,7 @@ SYNTHETIC_NUM_CLASSES = len(SYNTHETIC_CLASS_NAMES)
 SYNTHETIC_REGION_NAMES = (
     "background",
     "small_object",    # a small object off the large discs
-    "object_on_disc",  # a marking that is an object (h on warm, v on cool)
+    "object_on_disc",  # a small object on a disc (a marking that is one)
     "decoy",           # a marking labelled as its disc
     "bare_disc",       # the rest of a large disc
 )
@@ -106,9 +108,10 @@ LARGE_CLASSES = (3, 4)
 # score map: with 10-18 px objects (one or two output pixels) no merge got
 # beyond 40 IoU on them (docs/results.md).
 SMALL_SIZE_RANGE = (18, 28)
-# Number of small objects per image outside the large discs (fewer if they
-# do not fit), and on each large disc.
-SMALL_COUNT_RANGE = (3, 6)
+# Number of small objects per image (fewer if they do not fit); with
+# markings, the number off the large discs and the number on each disc.
+SMALL_COUNT_RANGE = (4, 7)
+MARKED_SMALL_COUNT_RANGE = (3, 6)
 MARKING_COUNT_RANGE = (1, 2)
 # The small class that is an object on each large class (the other one is
 # a decoy there): h on warm, v on cool.
@@ -347,13 +350,14 @@ def _small_attributes(rng, image_size):
     return size, shape, center, STRIPE_COLORS[class_id][color_index], class_id
 
 
-def sample_synthetic_objects(rng, image_size=129):
+def sample_synthetic_objects(rng, image_size=129, markings=False):
     """Draws the objects of one random synthetic image.
 
-    1-2 large camouflaged discs; on each, 1-2 small striped objects, h or v
-    at random, which are decoys where their orientation does not match the
-    disc's tint (`OBJECT_ON_DISC`: h on warm and v on cool are objects);
-    then 3-6 small striped squares or discs clear of the large discs. Each
+    1-2 large camouflaged discs, then 4-7 small striped squares or discs.
+    With `markings`, each large disc carries 1-2 small striped objects, h
+    or v at random, which are decoys where their orientation does not match
+    the disc's tint (`OBJECT_ON_DISC`: h on warm and v on cool are objects),
+    and 3-6 other small objects are kept clear of the large discs. Each
     object is placed by rejection sampling (up to 50 tries; an object that
     does not fit is dropped): markings lie wholly on their own disc and off
     the other one. Every attribute except the class is drawn before the
@@ -364,6 +368,8 @@ def sample_synthetic_objects(rng, image_size=129):
     Args:
         rng: `numpy.random.Generator`.
         image_size: int >= 97. Defaults to 129.
+        markings: bool. Add the markings (module docstring). Defaults to
+            False.
 
     Returns:
         list of `SyntheticObject`: large discs, then their markings, then
@@ -392,9 +398,9 @@ def sample_synthetic_objects(rng, image_size=129):
                 placed.append((center, radius))
                 discs.append(SyntheticObject(class_id, center, radius, "disc"))
                 break
-    markings = []
+    marks = []
     low_n, high_n = MARKING_COUNT_RANGE
-    for disc in discs:
+    for disc in (discs if markings else ()):
         on_disc = []
         for _ in range(int(rng.integers(low_n, high_n + 1))):
             for _ in range(_MAX_PLACEMENT_TRIES):
@@ -408,19 +414,21 @@ def sample_synthetic_objects(rng, image_size=129):
                     and _far_enough(center, size / 2.0, on_disc)
                 ):
                     on_disc.append((center, size / 2.0))
-                    markings.append(SyntheticObject(
+                    marks.append(SyntheticObject(
                         class_id, center, size, shape, (color,),
                         decoy=class_id != OBJECT_ON_DISC[disc.class_id],
                     ))
                     break
     small = []
-    low_n, high_n = SMALL_COUNT_RANGE
+    low_n, high_n = MARKED_SMALL_COUNT_RANGE if markings else SMALL_COUNT_RANGE
     for _ in range(int(rng.integers(low_n, high_n + 1))):
         for _ in range(_MAX_PLACEMENT_TRIES):
             size, shape, center, color, class_id = _small_attributes(
                 rng, image_size)
+            # With markings, any small object on a disc is a marking.
             if (
-                not any(_inside(center, disc, -0.75 * size) for disc in discs)
+                not (markings and any(_inside(center, disc, -0.75 * size)
+                                      for disc in discs))
                 and _far_enough(center, size / 2.0, placed)
             ):
                 placed.append((center, size / 2.0))
@@ -428,7 +436,7 @@ def sample_synthetic_objects(rng, image_size=129):
                     class_id, center, size, shape, (color,)
                 ))
                 break
-    return discs + markings + small
+    return discs + marks + small
 
 
 def _check_image_size(image_size):
@@ -444,7 +452,11 @@ def _check_image_size(image_size):
     return int(image_size)
 
 
-def _check_arrays_arguments(split, num_examples, image_size, seed):
+def _check_arrays_arguments(split, num_examples, image_size, seed, markings):
+    if not isinstance(markings, bool):
+        raise ValueError(
+            f"`markings` must be a bool. Received: markings={markings!r}"
+        )
     split = _check_split(split)
     image_size = _check_image_size(image_size)
     if num_examples is None:
@@ -476,7 +488,7 @@ def _check_split(split):
 
 
 def synthetic_scale_arrays(
-    split="train", num_examples=None, image_size=129, seed=0
+    split="train", num_examples=None, image_size=129, seed=0, markings=False
 ):
     """The synthetic multi-scale dataset as NumPy arrays.
 
@@ -488,6 +500,8 @@ def synthetic_scale_arrays(
         image_size: int >= 97. Height and width of every image. Defaults to
             129.
         seed: int >= 0. Defaults to 0.
+        markings: bool. Striped markings on the large discs, objects or
+            decoys (module docstring). Defaults to False.
 
     Returns:
         `(images, labels)`: uint8 `[N, S, S, 3]` RGB and uint8 `[N, S, S]`
@@ -504,12 +518,12 @@ def synthetic_scale_arrays(
     ((2, 97, 97, 3), (2, 97, 97), dtype('uint8'))
     """
     split, num_examples, image_size, seed = _check_arrays_arguments(
-        split, num_examples, image_size, seed)
+        split, num_examples, image_size, seed, markings)
     images = np.empty((num_examples, image_size, image_size, 3), np.uint8)
     labels = np.empty((num_examples, image_size, image_size), np.uint8)
     for i in range(num_examples):
         rng = np.random.default_rng([int(seed), _SPLITS[split], i])
-        objects = sample_synthetic_objects(rng, image_size)
+        objects = sample_synthetic_objects(rng, image_size, markings)
         images[i], labels[i] = render_synthetic_image(
             objects, image_size, seed=rng
         )
@@ -530,8 +544,9 @@ def synthetic_regions(objects, image_size=129):
 
     Returns:
         uint8 `[S, S]`: 0 background, 1 small object off the large discs,
-        2 small object on a large disc, 3 decoy, 4 the rest of a large
-        disc; the last object covering a pixel decides.
+        2 small object on a large disc (with markings: a marking that is an
+        object; without: one that overlaps a disc's edge), 3 decoy, 4 the
+        rest of a large disc; the last object covering a pixel decides.
 
     Example:
 
@@ -562,7 +577,7 @@ def synthetic_regions(objects, image_size=129):
 
 
 def synthetic_region_maps(
-    split="train", num_examples=None, image_size=129, seed=0
+    split="train", num_examples=None, image_size=129, seed=0, markings=False
 ):
     """Region maps (`synthetic_regions`) of a split's images.
 
@@ -575,6 +590,7 @@ def synthetic_region_maps(
             200 for val and test.
         image_size: int >= 97. Defaults to 129.
         seed: int >= 0. Defaults to 0.
+        markings: bool. As `synthetic_scale_arrays`. Defaults to False.
 
     Returns:
         uint8 `[N, S, S]`.
@@ -588,17 +604,17 @@ def synthetic_region_maps(
     (2, 97, 97)
     """
     split, num_examples, image_size, seed = _check_arrays_arguments(
-        split, num_examples, image_size, seed)
+        split, num_examples, image_size, seed, markings)
     maps = np.empty((num_examples, image_size, image_size), np.uint8)
     for i in range(num_examples):
         rng = np.random.default_rng([int(seed), _SPLITS[split], i])
-        maps[i] = synthetic_regions(sample_synthetic_objects(rng, image_size),
-                                    image_size)
+        maps[i] = synthetic_regions(
+            sample_synthetic_objects(rng, image_size, markings), image_size)
     return maps
 
 
 def synthetic_scale_dataset(
-    split="train", num_examples=None, image_size=129, seed=0
+    split="train", num_examples=None, image_size=129, seed=0, markings=False
 ):
     """The synthetic multi-scale dataset as a source `tf.data.Dataset`.
 
@@ -611,6 +627,7 @@ def synthetic_scale_dataset(
             200 for val and test.
         image_size: int >= 97. Defaults to 129.
         seed: int >= 0. Defaults to 0.
+        markings: bool. As `synthetic_scale_arrays`. Defaults to False.
 
     Returns:
         `tf.data.Dataset` of `(image uint8 [S, S, 3], label uint8 [S, S])`.
@@ -625,6 +642,6 @@ def synthetic_scale_dataset(
     (TensorShape([97, 97, 3]), 3)
     """
     images, labels = synthetic_scale_arrays(
-        split, num_examples, image_size, seed
+        split, num_examples, image_size, seed, markings
     )
     return tf.data.Dataset.from_tensor_slices((images, labels))

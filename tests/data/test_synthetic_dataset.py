@@ -216,10 +216,33 @@ def _footprint(obj, size=129):
 
 def test_sampled_objects_follow_the_design():
     counts = {c: 0 for c in range(1, 5)}
+    for i in range(150):
+        objects = sample_synthetic_objects(np.random.default_rng(i), 129)
+        large = [o for o in objects if o.class_id in (WARM_DISC, COOL_DISC)]
+        small = [o for o in objects if o.class_id in (H_STRIPES, V_STRIPES)]
+        assert 1 <= len(large) <= 2 and len(small) <= 7
+        assert objects == large + small  # large first, small on top
+        assert all(24 <= o.size <= 48 for o in large)
+        assert all(18 <= o.size <= 28 for o in small)
+        assert not any(o.decoy for o in objects)
+        # The stripe colour is drawn from the object's own class palette.
+        assert all(o.colors[o.phase] in STRIPE_COLORS[o.class_id] for o in small)
+        for a, b in itertools.combinations(objects, 2):
+            distance = np.hypot(a.center[0] - b.center[0], a.center[1] - b.center[1])
+            assert distance >= 0.8 * (a.radius + b.radius) - 1e-6
+        for o in objects:
+            counts[o.class_id] += 1
+    # Each class of a pair is equally likely.
+    assert 0.4 < counts[1] / (counts[1] + counts[2]) < 0.6
+    assert 0.4 < counts[3] / (counts[3] + counts[4]) < 0.6
+
+
+def test_sampled_markings_follow_the_design():
+    counts = {c: 0 for c in range(1, 5)}
     decoys = {c: 0 for c in (H_STRIPES, V_STRIPES)}
     total_markings = total_discs = 0
     for i in range(150):
-        objects = sample_synthetic_objects(np.random.default_rng(i), 129)
+        objects = sample_synthetic_objects(np.random.default_rng(i), 129, markings=True)
         large = [o for o in objects if o.class_id in (WARM_DISC, COOL_DISC)]
         small = [o for o in objects if o.class_id in (H_STRIPES, V_STRIPES)]
         assert 1 <= len(large) <= 2 and len(small) <= 6 + 2 * len(large)
@@ -288,8 +311,8 @@ def test_decoys_are_drawn_as_objects_but_keep_the_label_beneath():
 def test_region_maps_tell_decoys_from_objects_on_the_same_images():
     assert SYNTHETIC_REGION_NAMES == (
         "background", "small_object", "object_on_disc", "decoy", "bare_disc")
-    images, labels = synthetic_scale_arrays("val", num_examples=30, seed=3)
-    regions = synthetic_region_maps("val", num_examples=30, seed=3)
+    images, labels = synthetic_scale_arrays("val", num_examples=30, seed=3, markings=True)
+    regions = synthetic_region_maps("val", num_examples=30, seed=3, markings=True)
     assert regions.shape == labels.shape and regions.dtype == np.uint8
     # Region and label agree: background and objects keep their class; a
     # decoy is labelled as its disc, like a bare disc.
@@ -320,6 +343,17 @@ def test_region_maps_tell_decoys_from_objects_on_the_same_images():
     assert checked > 100
 
 
+def test_without_markings_there_are_no_decoys():
+    regions = synthetic_region_maps("val", num_examples=20, seed=3)
+    # No decoys; a small object that overlaps a disc's edge counts as on it.
+    assert not (regions == 3).any()
+    assert (regions == 1).any() and (regions == 4).any()
+    # The markings change the images, not the stream's other draws' seeds.
+    plain = synthetic_scale_arrays("val", num_examples=2, image_size=97)
+    marked = synthetic_scale_arrays("val", num_examples=2, image_size=97, markings=True)
+    assert not np.array_equal(plain[1], marked[1])
+
+
 def test_synthetic_regions_of_given_objects():
     disc = SyntheticObject(COOL_DISC, (60.0, 60.0), 40.0)
     on_disc = SyntheticObject(V_STRIPES, (50.0, 50.0), 12, "square")
@@ -336,6 +370,7 @@ def test_bad_arguments_raise_value_error_naming_them():
         (dict(split="dev"), "split"),
         (dict(num_examples=0), "num_examples"),
         (dict(seed=-1), "seed"),
+        (dict(markings="yes"), "markings"),
     ]:
         with pytest.raises(ValueError, match=f"`{name}`.*Received: {name}="):
             synthetic_scale_arrays(**kwargs)

@@ -14,7 +14,7 @@ from keras_scaleattn.inference import predict_full_resolution
 from keras_scaleattn.models import ScaleAttentionSegmenter
 from training_helpers import run_python
 
-CONFIG = os.path.join("training", "configs", "synthetic_tiny.yaml")
+CONFIG = os.path.join("training", "configs", "synthetic_markings.yaml")
 TINY = dict(trunk_width=0.0625, attention_filters=8, dropout=0.0)
 OVERRIDES = ["data.num_eval_examples=3", "data.image_size=97"]
 
@@ -42,8 +42,8 @@ def test_markings_script_reports_every_trained_variant(tmp_path):
     assert sorted(saved) == ["attention_esupv", "single"]
 
     # The same numbers from the models' full-resolution predictions.
-    images, labels = synthetic_scale_arrays("val", 3, 97, seed=0)
-    regions = synthetic_region_maps("val", 3, 97, seed=0)
+    images, labels = synthetic_scale_arrays("val", 3, 97, seed=0, markings=True)
+    regions = synthetic_region_maps("val", 3, 97, seed=0, markings=True)
     for name, model in models.items():
         stats = AccuracyByRegion(SYNTHETIC_REGION_NAMES)
         predictions = predict_full_resolution(model, images.astype(np.float32))
@@ -52,6 +52,7 @@ def test_markings_script_reports_every_trained_variant(tmp_path):
             assert saved[name][region]["pixels"] == expected["pixels"]
             if expected["pixels"]:
                 assert abs(saved[name][region]["accuracy"] - expected["accuracy"]) < 1e-6
+    assert saved["single"]["decoy"]["pixels"] > 0
     weights = saved["attention_esupv"]["decoy"]["attention"]
     assert sorted(weights) == ["0.5", "1.0"]
     assert abs(sum(weights.values()) - 1.0) < 1e-4
