@@ -479,6 +479,15 @@ def _check_arrays_arguments(split, num_examples, image_size, seed, markings):
     return split, num_examples, image_size, seed
 
 
+def _split_objects(split, num_examples, image_size, seed, markings):
+    """Yields `(i, rng, objects)` for example `i` of a split: its generator
+    (`[seed, split_id, i]`, the module's reproducibility rule), left where
+    the rendering continues, and its sampled objects."""
+    for i in range(num_examples):
+        rng = np.random.default_rng([int(seed), _SPLITS[split], i])
+        yield i, rng, sample_synthetic_objects(rng, image_size, markings)
+
+
 def _check_split(split):
     if split not in _SPLITS:
         raise ValueError(
@@ -521,9 +530,9 @@ def synthetic_scale_arrays(
         split, num_examples, image_size, seed, markings)
     images = np.empty((num_examples, image_size, image_size, 3), np.uint8)
     labels = np.empty((num_examples, image_size, image_size), np.uint8)
-    for i in range(num_examples):
-        rng = np.random.default_rng([int(seed), _SPLITS[split], i])
-        objects = sample_synthetic_objects(rng, image_size, markings)
+    for i, rng, objects in _split_objects(
+        split, num_examples, image_size, seed, markings
+    ):
         images[i], labels[i] = render_synthetic_image(
             objects, image_size, seed=rng
         )
@@ -606,10 +615,10 @@ def synthetic_region_maps(
     split, num_examples, image_size, seed = _check_arrays_arguments(
         split, num_examples, image_size, seed, markings)
     maps = np.empty((num_examples, image_size, image_size), np.uint8)
-    for i in range(num_examples):
-        rng = np.random.default_rng([int(seed), _SPLITS[split], i])
-        maps[i] = synthetic_regions(
-            sample_synthetic_objects(rng, image_size, markings), image_size)
+    for i, _, objects in _split_objects(
+        split, num_examples, image_size, seed, markings
+    ):
+        maps[i] = synthetic_regions(objects, image_size)
     return maps
 
 

@@ -214,27 +214,43 @@ def _footprint(obj, size=129):
     return (np.abs(rows - obj.center[0]) < half) & (np.abs(cols - obj.center[1]) < half)
 
 
+def _large_and_small(objects, counts):
+    """Checks what every sampled image shares and splits its objects."""
+    large = [o for o in objects if o.class_id in (WARM_DISC, COOL_DISC)]
+    small = [o for o in objects if o.class_id in (H_STRIPES, V_STRIPES)]
+    assert 1 <= len(large) <= 2
+    assert objects == large + small  # large first, small on top
+    assert all(24 <= o.size <= 48 for o in large)
+    assert all(18 <= o.size <= 28 for o in small)
+    # The stripe colour is drawn from the object's own class palette.
+    assert all(o.colors[o.phase] in STRIPE_COLORS[o.class_id] for o in small)
+    for o in objects:
+        counts[o.class_id] += 1
+    return large, small
+
+
+def _assert_apart(objects):
+    """Centres at least 0.8 x the sum of the radii apart."""
+    for a, b in itertools.combinations(objects, 2):
+        distance = np.hypot(a.center[0] - b.center[0], a.center[1] - b.center[1])
+        assert distance >= 0.8 * (a.radius + b.radius) - 1e-6
+
+
+def _assert_pairs_balanced(counts):
+    """Each class of a pair is equally likely."""
+    assert 0.4 < counts[1] / (counts[1] + counts[2]) < 0.6
+    assert 0.4 < counts[3] / (counts[3] + counts[4]) < 0.6
+
+
 def test_sampled_objects_follow_the_design():
     counts = {c: 0 for c in range(1, 5)}
     for i in range(150):
         objects = sample_synthetic_objects(np.random.default_rng(i), 129)
-        large = [o for o in objects if o.class_id in (WARM_DISC, COOL_DISC)]
-        small = [o for o in objects if o.class_id in (H_STRIPES, V_STRIPES)]
-        assert 1 <= len(large) <= 2 and len(small) <= 7
-        assert objects == large + small  # large first, small on top
-        assert all(24 <= o.size <= 48 for o in large)
-        assert all(18 <= o.size <= 28 for o in small)
+        large, small = _large_and_small(objects, counts)
+        assert len(small) <= 7
         assert not any(o.decoy for o in objects)
-        # The stripe colour is drawn from the object's own class palette.
-        assert all(o.colors[o.phase] in STRIPE_COLORS[o.class_id] for o in small)
-        for a, b in itertools.combinations(objects, 2):
-            distance = np.hypot(a.center[0] - b.center[0], a.center[1] - b.center[1])
-            assert distance >= 0.8 * (a.radius + b.radius) - 1e-6
-        for o in objects:
-            counts[o.class_id] += 1
-    # Each class of a pair is equally likely.
-    assert 0.4 < counts[1] / (counts[1] + counts[2]) < 0.6
-    assert 0.4 < counts[3] / (counts[3] + counts[4]) < 0.6
+        _assert_apart(objects)
+    _assert_pairs_balanced(counts)
 
 
 def test_sampled_markings_follow_the_design():
@@ -243,14 +259,8 @@ def test_sampled_markings_follow_the_design():
     total_markings = total_discs = 0
     for i in range(150):
         objects = sample_synthetic_objects(np.random.default_rng(i), 129, markings=True)
-        large = [o for o in objects if o.class_id in (WARM_DISC, COOL_DISC)]
-        small = [o for o in objects if o.class_id in (H_STRIPES, V_STRIPES)]
-        assert 1 <= len(large) <= 2 and len(small) <= 6 + 2 * len(large)
-        assert objects == large + small  # large first, small on top
-        assert all(24 <= o.size <= 48 for o in large)
-        assert all(18 <= o.size <= 28 for o in small)
-        # The stripe colour is drawn from the object's own class palette.
-        assert all(o.colors[o.phase] in STRIPE_COLORS[o.class_id] for o in small)
+        large, small = _large_and_small(objects, counts)
+        assert len(small) <= 6 + 2 * len(large)
         footprints = {id(o): _footprint(o) for o in objects}
         markings, outer = 0, []
         for o in small:
@@ -270,15 +280,10 @@ def test_sampled_markings_follow_the_design():
         assert markings <= 2 * len(large) and len(outer) <= 6
         total_markings += markings
         total_discs += len(large)
-        # Discs and the other small objects keep apart (0.8 x the sum of radii).
-        for a, b in itertools.combinations(large + outer, 2):
-            distance = np.hypot(a.center[0] - b.center[0], a.center[1] - b.center[1])
-            assert distance >= 0.8 * (a.radius + b.radius) - 1e-6
-        for o in objects:
-            counts[o.class_id] += 1
+        # Discs and the other small objects keep apart.
+        _assert_apart(large + outer)
     # Each class of a pair is equally likely, and so is a decoy of each.
-    assert 0.4 < counts[1] / (counts[1] + counts[2]) < 0.6
-    assert 0.4 < counts[3] / (counts[3] + counts[4]) < 0.6
+    _assert_pairs_balanced(counts)
     assert 0.35 < decoys[H_STRIPES] / (decoys[H_STRIPES] + decoys[V_STRIPES]) < 0.65
     assert sum(decoys.values()) > 75
     assert 1.1 < total_markings / total_discs <= 1.5  # 1-2 per disc, some dropped
