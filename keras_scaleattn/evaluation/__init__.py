@@ -1,4 +1,4 @@
-"""Evaluation: confusion-matrix mIoU, mIoU and attention by object size, reports."""
+"""Evaluation: confusion-matrix mIoU; mIoU, attention and each scale by object size; reports."""
 
 from keras_scaleattn.evaluation.attention_by_size import AttentionBySize
 from keras_scaleattn.evaluation.by_region import AccuracyByRegion
@@ -12,6 +12,7 @@ from keras_scaleattn.evaluation.object_size import SIZE_BUCKETS
 from keras_scaleattn.evaluation.object_size import ObjectSizeMIoU
 from keras_scaleattn.evaluation.object_size import object_size_masks
 from keras_scaleattn.evaluation.report import format_markdown_table
+from keras_scaleattn.evaluation.scale_scores_by_size import ScaleScoresBySize
 from keras_scaleattn.evaluation.report import size_table_row
 from keras_scaleattn.evaluation.report import write_bytes_atomic
 from keras_scaleattn.evaluation.report import write_json_atomic
@@ -22,6 +23,7 @@ __all__ = [
     "AttentionBySize",
     "ObjectSizeMIoU",
     "SIZE_BUCKETS",
+    "ScaleScoresBySize",
     "SegmentationConfusionMatrix",
     "accuracy_by_region",
     "compiled_full_resolution",

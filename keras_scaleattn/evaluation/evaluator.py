@@ -8,21 +8,26 @@ from keras_scaleattn.evaluation.confusion_matrix import (
     SegmentationConfusionMatrix,
 )
 from keras_scaleattn.evaluation.object_size import ObjectSizeMIoU
+from keras_scaleattn.evaluation.scale_scores_by_size import ScaleScoresBySize
+from keras_scaleattn.models.scale_attention_segmenter import scale_output_name
 from keras_scaleattn.inference.full_resolution import full_resolution_outputs
 
 
-def compiled_full_resolution(model, flip=False):
+def compiled_full_resolution(model, flip=False, scale_logits=False):
     """`full_resolution_outputs` compiled for the backend (tf.function / jit).
 
     Args:
         model: a `ScaleAttentionSegmenter`.
         flip: bool. Average with mirrored images.
+        scale_logits: bool. Also return each scale's own scores (models
+            with extra supervision).
 
     Returns:
         A callable `images -> dict of arrays` (see `full_resolution_outputs`).
     """
     def run(images):
-        return full_resolution_outputs(model, images, flip=flip)
+        return full_resolution_outputs(model, images, flip=flip,
+                                       scale_logits=scale_logits)
 
     backend = keras.backend.backend()
     if backend == "tensorflow":
@@ -51,7 +56,7 @@ def compiled_full_resolution(model, flip=False):
 def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
                        size_thresholds=(32**2, 96**2), flip=False,
                        ignore_label=255, max_batches=None, verbose=1):
-    """mIoU, per-class IoU, mIoU by object size and attention by object size.
+    """mIoU, per-class IoU, and mIoU, attention and each scale by object size.
 
     Predictions are made at the images' full resolution (pad to 8k + 1,
     upsample 8x, crop, as the paper), and compared with the full-resolution
@@ -74,7 +79,10 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
         dict: `miou`, `per_class_iou`, `pixel_accuracy`, `mean_class_accuracy`,
         `by_size` (`{bucket: {"miou", "pixel_accuracy", "num_pixels",
         "num_objects", ...}}`), `attention_by_size` (`{bucket: {scale:
-        mean weight}}`, models with attention only) and `num_images`.
+        mean weight}}`, models with attention only), `scales_by_size`
+        (`{bucket: {scale: {"accuracy", "level"}}}`: each scale's own
+        score map, see `ScaleScoresBySize`; models with extra supervision
+        only) and `num_images`.
 
     Example:
 
@@ -92,7 +100,14 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
     attention = (AttentionBySize(thresholds=size_thresholds,
                                  ignore_label=ignore_label)
                  if has_attention else None)
-    predict = compiled_full_resolution(model, flip=flip)
+    scales = list(getattr(model, "scales", ()))
+    has_scale_logits = len(scales) > 1 and all(
+        scale_output_name(i) in model.output_names for i in range(len(scales)))
+    scale_scores = (ScaleScoresBySize(thresholds=size_thresholds,
+                                      ignore_label=ignore_label)
+                    if has_scale_logits else None)
+    predict = compiled_full_resolution(model, flip=flip,
+                                       scale_logits=has_scale_logits)
     progress = keras.utils.Progbar(None, verbose=verbose, unit_name="batch")
     num_images = 0
     for index, (images, labels) in enumerate(dataset):
@@ -108,6 +123,8 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
         by_size.update(labels, outputs["class_map"])
         if attention is not None:
             attention.update(labels, outputs["attention"])
+        if scale_scores is not None:
+            scale_scores.update(labels, outputs["scale_logits"])
         num_images += len(images)
         progress.add(1)
     if num_images == 0:
@@ -117,5 +134,7 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
     results["by_size"] = by_size.result()
     if attention is not None:
         results["attention_by_size"] = attention.result(model.scales)
+    if scale_scores is not None:
+        results["scales_by_size"] = scale_scores.result(model.scales)
     results["num_images"] = num_images
     return results

@@ -15,6 +15,7 @@ applications and the exported graphs (SavedModel, TFLite, ONNX).
 import keras
 from keras import ops
 
+from keras_scaleattn.models.scale_attention_segmenter import scale_output_name
 from keras_scaleattn.ops.resize import resize_bilinear_align_corners
 
 # The pad colour: the VGG mean in RGB order, zero after preprocessing.
@@ -42,7 +43,7 @@ def _hw(images):
     return [s if s is not None else d for s, d in zip(static, dynamic)]
 
 
-def full_resolution_outputs(model, images, flip=False):
+def full_resolution_outputs(model, images, flip=False, scale_logits=False):
     """Class map, probabilities and attention at the images' resolution.
 
     Args:
@@ -51,11 +52,15 @@ def full_resolution_outputs(model, images, flip=False):
         images: float tensor `[B, H, W, 3]`, RGB in [0, 255].
         flip: bool. Also run the mirrored images and average the
             probabilities (the paper does not; off by default).
+        scale_logits: bool. Also return each scale's own class scores,
+            upsampled the same way (models with extra supervision, whose
+            outputs include them). Defaults to False.
 
     Returns:
         dict with `"class_map"` int32 `[B, H, W]`, `"probabilities"` float32
-        `[B, H, W, C]` (softmax over classes) and, if the model has it,
-        `"attention"` float32 `[B, H, W, S]`.
+        `[B, H, W, C]` (softmax over classes), if the model has it,
+        `"attention"` float32 `[B, H, W, S]`, and with `scale_logits=True`,
+        `"scale_logits"` float32 `[B, H, W, S, C]`.
 
     Example:
 
@@ -63,6 +68,15 @@ def full_resolution_outputs(model, images, flip=False):
     >>> out["class_map"].shape
     (1, 50, 70)
     """
+    scale_names = [scale_output_name(i) for i in range(len(model.scales))] \
+        if scale_logits else []
+    missing = [n for n in scale_names if n not in model.output_names]
+    if missing:
+        raise ValueError(
+            "`scale_logits=True` needs a model with extra supervision (its "
+            f"outputs {scale_names}). Received a model with outputs "
+            f"{list(model.output_names)}"
+        )
     images = ops.cast(images, "float32")
     height, width = _hw(images)
     pad_h = padded_size(height) - height
@@ -80,6 +94,12 @@ def full_resolution_outputs(model, images, flip=False):
         if "attention" in outputs:
             result["attention"] = resize_bilinear_align_corners(
                 ops.cast(outputs["attention"], "float32"), size)
+        if scale_names:
+            result["scale_logits"] = ops.stack([
+                resize_bilinear_align_corners(
+                    ops.cast(outputs[name], "float32"), size)
+                for name in scale_names
+            ], axis=-2)
         return result
 
     result = run(padded)
@@ -102,7 +122,7 @@ def _argmax(probabilities):
     return ops.cast(ops.argmax(probabilities, axis=-1), "int32")
 
 
-def predict_full_resolution(model, images, flip=False):
+def predict_full_resolution(model, images, flip=False, scale_logits=False):
     """NumPy convenience over `full_resolution_outputs` for one batch.
 
     Args:
@@ -110,6 +130,8 @@ def predict_full_resolution(model, images, flip=False):
         images: array `[B, H, W, 3]` or `[H, W, 3]`, RGB, uint8 or float in
             [0, 255].
         flip: bool. Average with the mirrored image. Defaults to False.
+        scale_logits: bool. Also return each scale's own scores (models
+            with extra supervision). Defaults to False.
 
     Returns:
         dict of NumPy arrays as `full_resolution_outputs` (without the batch
@@ -123,6 +145,7 @@ def predict_full_resolution(model, images, flip=False):
             "`images` must be [B, H, W, 3] or [H, W, 3] RGB. "
             f"Received: images.shape={tuple(images.shape)}"
         )
-    outputs = full_resolution_outputs(model, images, flip=flip)
+    outputs = full_resolution_outputs(model, images, flip=flip,
+                                      scale_logits=scale_logits)
     outputs = {k: keras.ops.convert_to_numpy(v) for k, v in outputs.items()}
     return {k: v[0] for k, v in outputs.items()} if single else outputs

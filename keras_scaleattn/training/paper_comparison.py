@@ -88,10 +88,47 @@ def comparison_markdown(rows):
     return format_markdown_table(rows, columns, row_header="merge")
 
 
+SCALE_COLUMNS = ["acc small", "acc large", "acc background", "level small",
+                 "level large", "level background"]
+
+
+def scale_rows(label, results):
+    """Rows of each scale's own score map (E-Supv variants; else none).
+
+    Accuracy (%) of the scale's own argmax and its mean score level
+    (log-sum-exp over classes) on small and large objects and background,
+    from `results["scales_by_size"]` (see `ScaleScoresBySize`).
+    """
+    per_bucket = results.get("scales_by_size")
+    if not per_bucket:
+        return []
+    rows = []
+    for scale in per_bucket["small"]:
+        row = {}
+        for bucket in ("small", "large", "background"):
+            values = per_bucket.get(bucket, {}).get(scale)
+            if values is not None:
+                row[f"acc {bucket}"] = 100 * values["accuracy"]
+                row[f"level {bucket}"] = values["level"]
+        rows.append((f"{label}, scale {float(scale):g}", row))
+    return rows
+
+
+def scales_markdown(rows):
+    """Each scale's own score map as a Markdown table (see `scale_rows`)."""
+    return format_markdown_table(rows, SCALE_COLUMNS,
+                                 row_header="merge, scale's own scores")
+
+
 def run_comparison(config, out_dir, variants=DEFAULT_VARIANTS,
                    size_thresholds=(32**2, 96**2), num_pictures=4,
                    train_fn=train, verbose=1):
     """Trains and evaluates each variant; writes results.json and results.md.
+
+    results.md holds the comparison table and, for the variants with extra
+    supervision, a second table of each scale's own score map by object
+    size (`scale_rows`): where each scale is right, and how high its scores
+    stand, which is what a max merge compares.
 
     A variant whose `<out_dir>/<variant>/model.keras` already exists is not
     trained again (an interrupted comparison resumes; each training run
@@ -117,7 +154,7 @@ def run_comparison(config, out_dir, variants=DEFAULT_VARIANTS,
 
     variants = check_variants(variants)
     os.makedirs(out_dir, exist_ok=True)
-    all_results, rows = {}, []
+    all_results, rows, own_rows = {}, [], []
     for variant in variants:
         label = VARIANTS[variant][0]
         cfg = variant_config(config, variant, out_dir)
@@ -143,9 +180,12 @@ def run_comparison(config, out_dir, variants=DEFAULT_VARIANTS,
                 class_names=class_names, prefix=variant)
         all_results[variant] = results
         rows.append(comparison_row(label, results))
+        own_rows.extend(scale_rows(label, results))
         if verbose:
             print(f"[{variant}] mIoU {100 * results['miou']:.2f}")
     table = comparison_markdown(rows)
+    if own_rows:
+        table += "\n\n" + scales_markdown(own_rows)
     write_json_atomic(os.path.join(out_dir, "results.json"), all_results)
     write_text_atomic(os.path.join(out_dir, "results.md"), table + "\n")
     if verbose:

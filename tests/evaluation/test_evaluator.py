@@ -4,6 +4,7 @@ import pytest
 
 from keras_scaleattn import ScaleAttentionSegmenter
 from keras_scaleattn.evaluation import evaluate_segmenter
+from keras_scaleattn.evaluation import object_size_masks
 from keras_scaleattn.inference import predict_full_resolution
 
 TINY = dict(trunk_width=0.0625, attention_filters=8)
@@ -42,6 +43,38 @@ def test_baselines_have_no_attention_statistics(rng):
                                     merge="max", **TINY)
     results = evaluate_segmenter(model, _batches(rng, [(33, 33)]), 3, verbose=0)
     assert "attention_by_size" not in results
+
+
+def test_each_scale_by_size_with_extra_supervision(rng):
+    # Reference: each scale's own full-resolution scores, its argmax and
+    # log-sum-exp averaged over the pixels of each size bucket by hand.
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5),
+                                    merge="max", extra_supervision=True, **TINY)
+    batches = _batches(rng, [(33, 41)])
+    thresholds = (20, 200)
+    results = evaluate_segmenter(model, batches, 3, size_thresholds=thresholds,
+                                 verbose=0)
+    images, labels = batches[0]
+    scores = predict_full_resolution(model, images,
+                                     scale_logits=True)["scale_logits"]
+    masks = [object_size_masks(label, thresholds) for label in labels]
+    for bucket in ("small", "medium", "large"):
+        pixels = np.concatenate([s[m[bucket]] for s, m in zip(scores, masks)])
+        truth = np.concatenate([lab[m[bucket]] for lab, m in zip(labels, masks)])
+        for i, scale in enumerate((1.0, 0.5)):
+            got = results["scales_by_size"][bucket][scale]
+            if len(truth) == 0:
+                assert np.isnan(got["accuracy"])
+                continue
+            accuracy = np.mean(pixels[:, i].argmax(-1) == truth)
+            level = np.mean(np.log(np.exp(pixels[:, i].astype(np.float64))
+                                   .sum(-1)))
+            assert got["accuracy"] == pytest.approx(accuracy, abs=1e-6)
+            assert got["level"] == pytest.approx(level, abs=1e-4)
+    plain = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5),
+                                    extra_supervision=False, **TINY)
+    assert "scales_by_size" not in evaluate_segmenter(plain, batches, 3,
+                                                      verbose=0)
 
 
 def test_max_batches_and_empty_dataset(rng):

@@ -39,6 +39,31 @@ def test_matches_pad_upsample_crop_reference(rng):
     np.testing.assert_allclose(out["attention"], att, atol=1e-5)
 
 
+def test_scale_logits_are_each_scale_upsampled_as_the_merged_ones(rng):
+    model = ScaleAttentionSegmenter(num_classes=4, scales=(1.0, 0.5),
+                                    extra_supervision=True, **TINY)
+    images = rng.uniform(0, 255, size=(2, 38, 45, 3)).astype("float32")
+    out = predict_full_resolution(model, images, scale_logits=True)
+    assert out["scale_logits"].shape == (2, 38, 45, 2, 4)
+
+    padded = np.empty((2, 41, 49, 3), "float32")
+    padded[:] = np.array([122.675, 116.669, 104.008], "float32")
+    padded[:, :38, :45] = images
+    raw = model.predict(padded, verbose=0)
+    for i in range(2):
+        expected = references.resize_align_corners(
+            raw[f"scale_logits_{i}"], 41, 49)[:, :38, :45]
+        np.testing.assert_allclose(out["scale_logits"][..., i, :], expected,
+                                   atol=1e-4)
+
+
+def test_scale_logits_need_extra_supervision(rng):
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5),
+                                    extra_supervision=False, **TINY)
+    with pytest.raises(ValueError, match="extra supervision"):
+        predict_full_resolution(model, np.zeros((33, 33, 3)), scale_logits=True)
+
+
 def test_flip_averages_mirrored_predictions(rng):
     model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0,), **TINY)
     image = rng.uniform(0, 255, size=(33, 41, 3)).astype("float32")

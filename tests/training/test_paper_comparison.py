@@ -58,6 +58,12 @@ def test_trains_evaluates_and_reuses(tmp_path):
     assert "attention_by_size" in results["attention_esupv"]
     table = (out / "results.md").read_text()
     assert "| single scale |" in table and "| attention + E-Supv |" in table
+    # Each scale's own scores, for the E-Supv variant only.
+    own = results["attention_esupv"]["scales_by_size"]
+    assert set(own["small"]) == {1.0, 0.5}
+    assert "scales_by_size" not in results["single"]
+    assert "| attention + E-Supv, scale 0.5 |" in table
+    assert "single scale, scale" not in table
     stored = json.loads((out / "results.json").read_text())
     assert np.isclose(stored["single"]["miou"], results["single"]["miou"])
     assert (out / "pictures" / "attention_esupv_0.png").exists()
