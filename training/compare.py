@@ -38,11 +38,9 @@ def main(argv=None):
     parser.add_argument("overrides", nargs="*", metavar="key=value",
                         help="dotted config overrides for every variant")
     args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config, args.overrides)
-        variants = check_variants(v for v in args.variants.split(",") if v)
-    except (FileNotFoundError, ValueError) as error:
-        parser.exit(2, f"error: {error}\n")
+    # A missing file or a bad key, value or variant: run_script prints it, exit 2.
+    config = load_config(args.config, args.overrides)
+    variants = check_variants(v for v in args.variants.split(",") if v)
     run_comparison(config, args.out_dir, variants=variants,
                    size_thresholds=tuple(config.data.size_thresholds),
                    num_pictures=args.pictures)

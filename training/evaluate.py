@@ -58,10 +58,8 @@ def main(argv=None):
     parser.add_argument("--markdown", help="write the tables as Markdown")
     parser.add_argument("overrides", nargs="*", metavar="key=value")
     args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config, args.overrides)
-    except (FileNotFoundError, ValueError) as error:
-        parser.exit(2, f"error: {error}\n")
+    # A missing file or a bad key or value: run_script prints it, exit 2.
+    config = load_config(args.config, args.overrides)
     if not os.path.isfile(args.model):
         parser.exit(2, f"error: --model does not exist: {args.model!r}\n")
 

@@ -55,10 +55,8 @@ def main(argv=None):
     parser.add_argument("overrides", nargs="*", metavar="key=value",
                         help="dotted config overrides")
     args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config, args.overrides)
-    except (FileNotFoundError, ValueError) as error:
-        parser.exit(2, f"error: {error}\n")
+    # A missing file or a bad key or value: run_script prints it, exit 2.
+    config = load_config(args.config, args.overrides)
     if config.data.dataset != "synthetic":
         parser.exit(2, "error: data.dataset must be 'synthetic' (the markings "
                        f"are its own). Received: {config.data.dataset!r}\n")

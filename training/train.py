@@ -13,6 +13,7 @@ See docs/training.md.
 import argparse
 import sys
 
+from keras_scaleattn.cli import run_script
 from keras_scaleattn.training import config_to_yaml
 from keras_scaleattn.training import load_config
 from keras_scaleattn.training import train
@@ -28,10 +29,8 @@ def main(argv=None):
     parser.add_argument("--dry-run", action="store_true",
                         help="print the resolved config and exit")
     args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config, args.overrides)
-    except (FileNotFoundError, ValueError) as error:
-        parser.exit(2, f"error: {error}\n")
+    # A missing file or a bad key or value: run_script prints it, exit 2.
+    config = load_config(args.config, args.overrides)
     print("Resolved config:\n" + config_to_yaml(config), flush=True)
     if args.dry_run:
         return 0
@@ -55,4 +54,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))
