@@ -4,9 +4,10 @@
 
 The evaluation split and dataset come from the config (`data.eval_split`,
 overridable: `data.eval_split=val`). Prints mIoU, per-class IoU, mIoU by
-object size (`data.size_thresholds`) and, for attention models, the mean
-weight of each scale by object size; `--json` and `--markdown` write them
-(atomically). `--flip` averages with mirrored images (the paper does not).
+object size (`data.size_thresholds`), for attention models the mean
+weight of each scale by object size, and for models with extra supervision
+each scale's own accuracy and score level by object size; `--json` and
+`--markdown` write them (atomically). `--flip` averages with mirrored images (the paper does not).
 """
 
 import argparse
@@ -25,7 +26,7 @@ from keras_scaleattn.training.trainer import class_names_for
 
 
 def results_markdown(results):
-    """Per-class IoU, IoU by size and attention by size as Markdown."""
+    """Per-class IoU, IoU by size, attention and each scale by size as Markdown."""
     per_class = format_markdown_table(
         [(name, {"IoU": 100 * iou}) for name, iou in
          results["per_class_iou"].items()], ["IoU"], row_header="class")
@@ -44,6 +45,17 @@ def results_markdown(results):
              for bucket, w in weights.items()],
             [f"scale {s}" for s in scales], row_header="mean attention weight",
             float_format="{:.3f}") + "\n"
+    if "scales_by_size" in results:
+        own = results["scales_by_size"]
+        scales = list(next(iter(own.values())))
+        columns = [f"{what} scale {s}" for what in ("accuracy", "level")
+                   for s in scales]
+        text += "\n" + format_markdown_table(
+            [(bucket, {**{f"accuracy scale {s}": 100 * v[s]["accuracy"]
+                          for s in scales},
+                       **{f"level scale {s}": v[s]["level"] for s in scales}})
+             for bucket, v in own.items()],
+            columns, row_header="each scale's own scores") + "\n"
     return text
 
 

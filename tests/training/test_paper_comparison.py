@@ -95,7 +95,15 @@ def test_evaluate_script(tmp_path):
         capture_output=True, text=True, timeout=600, cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "mIoU" in result.stdout and "mean attention weight" in result.stdout
-    assert 0.0 <= json.loads((tmp_path / "r.json").read_text())["miou"] <= 1.0
+    stored = json.loads((tmp_path / "r.json").read_text())
+    assert 0.0 <= stored["miou"] <= 1.0
+    # The model has extra supervision: each scale's own scores are reported.
+    assert "each scale's own scores" in result.stdout
+    assert "accuracy scale 0.5" in result.stdout
+    for per_scale in stored["scales_by_size"].values():
+        for values in per_scale.values():
+            # (an empty bucket is NaN, stored as null)
+            assert values["accuracy"] is None or 0 <= values["accuracy"] <= 1
     missing = subprocess.run(
         [sys.executable, os.path.join(REPO, "training", "evaluate.py"),
          "--model", str(tmp_path / "nope.keras"),
