@@ -9,8 +9,8 @@ from keras_scaleattn.evaluation.confusion_matrix import (
 )
 from keras_scaleattn.evaluation.object_size import ObjectSizeMIoU
 from keras_scaleattn.evaluation.scale_scores_by_size import ScaleScoresBySize
-from keras_scaleattn.models.scale_attention_segmenter import scale_output_name
 from keras_scaleattn.inference.full_resolution import full_resolution_outputs
+from keras_scaleattn.models.scale_attention_segmenter import scale_output_name
 
 
 def compiled_full_resolution(model, flip=False, scale_logits=False):
