@@ -127,6 +127,9 @@ def serving_function(model, input_dtype="uint8", image_size=None,
 
     Example:
 
+    >>> from keras_scaleattn import ScaleAttentionSegmenter
+    >>> model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5),
+    ...                                 trunk_width=0.0625, attention_filters=8)
     >>> serve = serving_function(model)
     >>> sorted(serve(np.zeros((1, 40, 50, 3), np.uint8)))
     ['attention', 'class_map', 'probabilities']

@@ -64,9 +64,12 @@ def full_resolution_outputs(model, images, flip=False, scale_logits=False):
 
     Example:
 
+    >>> from keras_scaleattn import ScaleAttentionSegmenter
+    >>> model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5),
+    ...                                 trunk_width=0.0625, attention_filters=8)
     >>> out = full_resolution_outputs(model, np.zeros((1, 50, 70, 3)))
-    >>> out["class_map"].shape
-    (1, 50, 70)
+    >>> tuple(out["class_map"].shape), tuple(out["attention"].shape)
+    ((1, 50, 70), (1, 50, 70, 2))
     """
     scale_names = [scale_output_name(i) for i in range(len(model.scales))] \
         if scale_logits else []

@@ -35,7 +35,8 @@ class MergeScores(keras.layers.Layer):
 
     >>> merge = MergeScores(mode="attention")
     >>> f = [np.ones((1, 4, 4, 3)), np.zeros((1, 4, 4, 3))]
-    >>> merge(f, np.zeros((1, 4, 4, 2)))[0, 0, 0]
+    >>> merged = merge(f, np.zeros((1, 4, 4, 2)))
+    >>> keras.ops.convert_to_numpy(merged)[0, 0, 0].tolist()
     [0.5, 0.5, 0.5]
 
     Reference:

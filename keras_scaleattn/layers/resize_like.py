@@ -23,7 +23,7 @@ class ResizeLike(keras.layers.Layer):
 
     Example:
 
-    >>> ResizeLike()(np.zeros((1, 21, 21, 4)), np.zeros((1, 41, 41, 1))).shape
+    >>> tuple(ResizeLike()(np.zeros((1, 21, 21, 4)), np.zeros((1, 41, 41, 1))).shape)
     (1, 41, 41, 4)
     """
 

@@ -74,7 +74,7 @@ class ScaleAttention(keras.layers.Layer):
     Example:
 
     >>> head = ScaleAttention(num_scales=2, filters=8)
-    >>> head([np.zeros((1, 41, 41, 16)), np.zeros((1, 21, 21, 16))]).shape
+    >>> tuple(head([np.zeros((1, 41, 41, 16)), np.zeros((1, 21, 21, 16))]).shape)
     (1, 41, 41, 2)
 
     Reference:

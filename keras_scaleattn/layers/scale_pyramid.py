@@ -124,7 +124,7 @@ class ScalePyramid(keras.layers.Layer):
     Example:
 
     >>> pyramid = ScalePyramid(scales=(1.0, 0.5))
-    >>> [t.shape for t in pyramid(np.zeros((1, 321, 321, 3)))]
+    >>> [tuple(t.shape) for t in pyramid(np.zeros((1, 321, 321, 3)))]
     [(1, 321, 321, 3), (1, 161, 161, 3)]
 
     Reference:

@@ -80,7 +80,7 @@ class VGG16LargeFOV(keras.layers.Layer):
 
     >>> trunk = VGG16LargeFOV(num_classes=21, width=0.125)
     >>> fc7, fc8 = trunk(np.zeros((1, 65, 65, 3)))
-    >>> fc7.shape, fc8.shape
+    >>> tuple(fc7.shape), tuple(fc8.shape)
     ((1, 9, 9, 128), (1, 9, 9, 21))
 
     Reference:

@@ -30,7 +30,7 @@ class VGGPreprocessing(keras.layers.Layer):
     Example:
 
     >>> layer = VGGPreprocessing()
-    >>> layer(np.full((1, 2, 2, 3), 128.0)).shape
+    >>> tuple(layer(np.full((1, 2, 2, 3), 128.0)).shape)
     (1, 2, 2, 3)
     """
 

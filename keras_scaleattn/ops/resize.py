@@ -103,7 +103,8 @@ def resize_bilinear_align_corners(images, size):
     Example:
 
     >>> x = np.arange(3.0).reshape(1, 1, 3, 1)
-    >>> resize_bilinear_align_corners(x, (1, 5))[0, 0, :, 0]
+    >>> y = resize_bilinear_align_corners(x, (1, 5))
+    >>> keras.ops.convert_to_numpy(y)[0, 0, :, 0].tolist()
     [0.0, 0.5, 1.0, 1.5, 2.0]
     """
     size = tuple(size)

@@ -89,12 +89,3 @@ def test_the_number_of_scales_cannot_change_and_names_are_required():
         stats.update(zeros, zeros, zeros, np.full((2, 2, 3), 1 / 3))
     with pytest.raises(ValueError, match="`region_names`"):
         AccuracyByRegion([])
-
-
-def test_docstring_example():
-    import doctest
-
-    from keras_scaleattn.evaluation import by_region
-
-    result = doctest.testmod(by_region, globs=dict(vars(by_region), np=np))
-    assert result.attempted > 0 and result.failed == 0

@@ -88,13 +88,3 @@ def test_bad_input_names_the_argument():
         stats.result([1.0])
     with pytest.raises(ValueError, match="distinct"):
         stats.result([1.0, 1.0])
-
-
-def test_docstring_example():
-    import doctest
-
-    from keras_scaleattn.evaluation import scale_scores_by_size
-
-    result = doctest.testmod(scale_scores_by_size,
-                             globs=dict(vars(scale_scores_by_size), np=np))
-    assert result.attempted > 0 and result.failed == 0
