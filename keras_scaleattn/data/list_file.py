@@ -117,6 +117,59 @@ def read_pair_list(
     return image_paths, mask_paths
 
 
+def split_id_dataset(list_dir, split, root_dir, *, image_template,
+                     mask_template, num_classes=None, shuffle_seed=None):
+    """Source dataset of a split listed by example id (VOC-style layouts).
+
+    Reads `<list_dir>/<split>.txt` (`split_list_path`), expands its ids with
+    the templates (`read_pair_list`) and reads the pairs
+    (`file_pair_dataset`): what the PASCAL VOC and PASCAL-Person-Part
+    loaders share.
+
+    Args:
+        list_dir: str. Folder of the split lists.
+        split: str. Split name.
+        root_dir: str. Folder the templates' relative paths start from.
+        image_template: str. Path of an example's image, with `{id}`.
+        mask_template: str. Path of its mask, with `{id}`.
+        num_classes: int or None. As in `file_pair_dataset`.
+        shuffle_seed: int or None. As in `file_pair_dataset`.
+
+    Returns:
+        `tf.data.Dataset` of `(image uint8 [H, W, 3], label uint8 [H, W])`.
+
+    Raises:
+        FileNotFoundError: if the split's list file or a listed file does
+            not exist (naming the path and the splits found).
+        ValueError: if the list file is malformed or has no entries.
+
+    Example:
+
+    >>> ds = split_id_dataset("/data/VOC2012/ImageSets/Segmentation", "val",
+    ...                       "/data/VOC2012",
+    ...                       image_template="JPEGImages/{id}.jpg",
+    ...                       mask_template="SegmentationClass/{id}.png")  # doctest: +SKIP
+    """
+    list_path = split_list_path(list_dir, split)
+    image_paths, mask_paths = read_pair_list(
+        list_path,
+        root_dir,
+        image_template=image_template,
+        mask_template=mask_template,
+    )
+    if not image_paths:
+        raise ValueError(
+            f"Split split='{split}' is empty: list file '{list_path}' has no "
+            "entries."
+        )
+    return file_pair_dataset(
+        image_paths,
+        mask_paths,
+        num_classes=num_classes,
+        shuffle_seed=shuffle_seed,
+    )
+
+
 def list_file_dataset(root_dir, list_file, *, num_classes=None,
                       shuffle_seed=None):
     """Source dataset of the image/mask pairs named by a list file.

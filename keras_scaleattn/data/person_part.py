@@ -24,9 +24,7 @@ elsewhere if the lists are not in `data_dir/list/`.
 
 import os
 
-from keras_scaleattn.data.file_pairs import file_pair_dataset
-from keras_scaleattn.data.list_file import read_pair_list
-from keras_scaleattn.data.list_file import split_list_path
+from keras_scaleattn.data.list_file import split_id_dataset
 
 PERSON_PART_CLASS_NAMES = (
     "background",
@@ -94,21 +92,12 @@ def person_part_dataset(
         )
     if list_dir is None:
         list_dir = os.path.join(data_dir, "list")
-    list_path = split_list_path(list_dir, split)
-    image_paths, mask_paths = read_pair_list(
-        list_path,
+    return split_id_dataset(
+        list_dir,
+        split,
         data_dir,
         image_template=os.path.join("JPEGImages", "{id}.jpg"),
         mask_template=os.path.join("SegmentationPart", "{id}.png"),
-    )
-    if not image_paths:
-        raise ValueError(
-            f"Split split='{split}' is empty: list file '{list_path}' has no "
-            "entries."
-        )
-    return file_pair_dataset(
-        image_paths,
-        mask_paths,
         num_classes=num_classes,
         shuffle_seed=shuffle_seed,
     )

@@ -21,9 +21,7 @@ other splits from `SegmentationClass`. A list line may also be DeepLab's
 
 import os
 
-from keras_scaleattn.data.file_pairs import file_pair_dataset
-from keras_scaleattn.data.list_file import read_pair_list
-from keras_scaleattn.data.list_file import split_list_path
+from keras_scaleattn.data.list_file import split_id_dataset
 
 VOC_CLASS_NAMES = (
     "background",
@@ -122,26 +120,17 @@ def voc_segmentation_dataset(
             f"`data_dir` does not exist. Received: data_dir='{data_dir}'"
         )
     root = _resolve_root(data_dir)
-    list_path = split_list_path(os.path.join(root, _SPLIT_DIR), split)
     if label_dir is None:
         if split.endswith("_aug"):
             label_dir = "SegmentationClassAug"
         else:
             label_dir = "SegmentationClass"
-    image_paths, mask_paths = read_pair_list(
-        list_path,
+    return split_id_dataset(
+        os.path.join(root, _SPLIT_DIR),
+        split,
         root,
         image_template=os.path.join("JPEGImages", "{id}.jpg"),
         mask_template=os.path.join(label_dir, "{id}.png"),
-    )
-    if not image_paths:
-        raise ValueError(
-            f"Split split='{split}' is empty: list file '{list_path}' has no "
-            "entries."
-        )
-    return file_pair_dataset(
-        image_paths,
-        mask_paths,
         num_classes=num_classes,
         shuffle_seed=shuffle_seed,
     )
