@@ -9,11 +9,11 @@ from keras_scaleattn.evaluation._per_scale_by_size import PerScaleBySize
 class ScaleScoresBySize(PerScaleBySize):
     """Accuracy and score level of each scale's own score map, by object size.
 
-    With extra supervision every scale has its own score map (its fc8,
-    Chen et al., CVPR 2016, Sec. 3.3). This reads them one scale at a time,
-    for each bucket (`small`, `medium`, `large` objects as in
-    `object_size_masks`, plus `background`, the pixels of
-    `background_class`):
+    With extra supervision every scale's own score map (its fc8) gets a
+    loss of its own (Chen et al., CVPR 2016, "extra supervision"). This
+    reads those maps one scale at a time, for each bucket (`small`,
+    `medium`, `large` objects as in `object_size_masks`, plus `background`,
+    the pixels of `background_class`):
 
     - `accuracy`: the fraction of the bucket's pixels that the scale's own
       argmax labels right: where each scale is informed and where it is
