@@ -39,7 +39,7 @@ longer to learn (see below). Five classes (`SYNTHETIC_CLASS_NAMES`):
    a subsample of the full one and the trunk's receptive field covers the
    whole image, so scale 1 holds everything scale 0.5 sees, and a network
    can learn the one-pixel phase at scale 1 too, only slowly (a single-scale
-   model: disc IoU about 33 after the main job's 1000 updates, 90-92 after
+   model: disc IoU about 33 after the main job's 1000 updates, 90-93 after
    2000; docs/results.md). The images have no pixel noise on purpose:
    with i.i.d. noise a scale-1-only model labels the discs within the
    main job's 1000 updates already (measured, docs/results.md: presumably
