@@ -11,6 +11,10 @@ writes `<out-dir>/results.md`, `<out-dir>/results.json` and attention pictures
 in `<out-dir>/pictures/`. Finished variants are reused when the command is run
 again; an interrupted variant resumes from its last epoch. Config overrides
 (`section.key=value`) apply to every variant. `make demo` runs this command.
+With `--seeds 0,1,2` it runs the comparison once per training seed (in
+`<out-dir>/seed_<N>/`) and writes `summary.md` / `summary.json`: each
+variant's mIoU per seed with its mean, min and max, since one run is rarely
+enough to rank the merges (docs/results.md).
 """
 
 import argparse
@@ -20,8 +24,10 @@ from keras_scaleattn.cli import run_script
 from keras_scaleattn.training import load_config
 from keras_scaleattn.training.paper_comparison import DEFAULT_VARIANTS
 from keras_scaleattn.training.paper_comparison import VARIANTS
+from keras_scaleattn.training.paper_comparison import check_seeds
 from keras_scaleattn.training.paper_comparison import check_variants
 from keras_scaleattn.training.paper_comparison import run_comparison
+from keras_scaleattn.training.paper_comparison import run_seeded_comparison
 
 
 def main(argv=None):
@@ -35,17 +41,39 @@ def main(argv=None):
                         help=f"comma-separated, among {','.join(VARIANTS)}")
     parser.add_argument("--pictures", type=int, default=4,
                         help="attention pictures per attention variant")
+    parser.add_argument("--seeds", default=None,
+                        help="comma-separated training seeds (runtime.seed), "
+                             "e.g. 0,1,2: one comparison per seed in "
+                             "<out-dir>/seed_<N>/ and summary.md / "
+                             "summary.json across them")
     parser.add_argument("overrides", nargs="*", metavar="key=value",
                         help="dotted config overrides for every variant")
     args = parser.parse_args(argv)
     # A missing file or a bad key, value or variant: run_script prints it, exit 2.
     config = load_config(args.config, args.overrides)
     variants = check_variants(v for v in args.variants.split(",") if v)
-    run_comparison(config, args.out_dir, variants=variants,
-                   size_thresholds=tuple(config.data.size_thresholds),
-                   num_pictures=args.pictures)
-    print(f"Wrote {args.out_dir}/results.md, results.json and pictures/")
+    thresholds = tuple(config.data.size_thresholds)
+    if args.seeds is None:
+        run_comparison(config, args.out_dir, variants=variants,
+                       size_thresholds=thresholds, num_pictures=args.pictures)
+        print(f"Wrote {args.out_dir}/results.md, results.json and pictures/")
+        return 0
+    seeds = check_seeds(_parse_seeds(args.seeds))
+    run_seeded_comparison(config, args.out_dir, seeds, variants=variants,
+                          size_thresholds=thresholds,
+                          num_pictures=args.pictures)
+    print(f"Wrote {args.out_dir}/seed_<N>/ and {args.out_dir}/summary.md, "
+          "summary.json")
     return 0
+
+
+def _parse_seeds(text):
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(
+            "--seeds must be comma-separated ints >= 0, e.g. 0,1,2. "
+            f"Received: {text!r}") from None
 
 
 if __name__ == "__main__":

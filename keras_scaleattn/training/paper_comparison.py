@@ -4,7 +4,10 @@ Tables 1-3 of the paper compare, on one dataset and one training recipe,
 the single-scale DeepLab-LargeFOV with the multi-scale network merged by
 max pooling, average pooling or attention over scales, each with and
 without extra supervision (E-Supv). `run_comparison` trains and evaluates
-such a set of variants from one `ExperimentConfig` and writes the table.
+such a set of variants from one `ExperimentConfig` and writes the table;
+`run_seeded_comparison` repeats it over several seeds and summarises each
+variant's mIoU across them (one run is rarely enough to rank the merges:
+docs/results.md).
 """
 
 import dataclasses
@@ -192,3 +195,90 @@ def run_comparison(config, out_dir, variants=DEFAULT_VARIANTS,
         print(table)
     return all_results
 
+
+
+def check_seeds(seeds):
+    """Validates training seeds: distinct ints >= 0; returns them as a tuple."""
+    seeds = tuple(seeds)
+    if (not seeds or len(set(seeds)) != len(seeds)
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                       for v in seeds)):
+        raise ValueError(
+            "`seeds` must be one or more distinct ints >= 0. "
+            f"Received: seeds={list(seeds)}"
+        )
+    return seeds
+
+
+def seeds_summary(results_by_seed):
+    """Each variant's mIoU (%) per seed, with mean, min and max over seeds.
+
+    Args:
+        results_by_seed: dict seed -> `run_comparison` results (variant ->
+            evaluation results); every seed must hold the same variants.
+
+    Returns:
+        list of `(variant label, {"seed N": ..., "mean", "min", "max"})`.
+    """
+    seeds = list(results_by_seed)
+    variants = list(results_by_seed[seeds[0]])
+    rows = []
+    for variant in variants:
+        values = [100 * results_by_seed[s][variant]["miou"] for s in seeds]
+        row = {f"seed {s}": v for s, v in zip(seeds, values)}
+        row.update(mean=sum(values) / len(values), min=min(values),
+                   max=max(values))
+        rows.append((VARIANTS[variant][0], row))
+    return rows
+
+
+def seeds_markdown(results_by_seed):
+    """`seeds_summary` as a Markdown table."""
+    columns = [f"seed {s}" for s in results_by_seed] + ["mean", "min", "max"]
+    return format_markdown_table(seeds_summary(results_by_seed), columns,
+                                 row_header="merge (mIoU %)")
+
+
+def run_seeded_comparison(config, out_dir, seeds, variants=DEFAULT_VARIANTS,
+                          size_thresholds=(32**2, 96**2), num_pictures=4,
+                          train_fn=train, verbose=1):
+    """`run_comparison` once per training seed, and a summary across seeds.
+
+    Seed `s` sets `runtime.seed` (weight initialisation and dropout; the
+    data, its augmentation and order keep `data.seed`) and writes to
+    `<out_dir>/seed_<s>/`,
+    so a finished seed is reused and an interrupted one resumes.
+    `<out_dir>/summary.md` and `summary.json` hold each variant's mIoU per
+    seed with its mean, min and max.
+
+    Args:
+        config: `ExperimentConfig`, the shared recipe and dataset.
+        out_dir: str.
+        seeds: sequence of distinct ints >= 0.
+        variants, size_thresholds, num_pictures, train_fn, verbose: as in
+            `run_comparison`.
+
+    Returns:
+        dict seed -> `run_comparison` results.
+    """
+    seeds = check_seeds(seeds)
+    variants = check_variants(variants)
+    os.makedirs(out_dir, exist_ok=True)
+    results_by_seed = {}
+    for seed in seeds:
+        seeded = config_from_dict(dataclasses.asdict(config),
+                                  [f"runtime.seed={seed}"],
+                                  origin=f"seed {seed}")
+        if verbose:
+            print(f"== seed {seed}")
+        results_by_seed[seed] = run_comparison(
+            seeded, os.path.join(out_dir, f"seed_{seed}"), variants=variants,
+            size_thresholds=size_thresholds, num_pictures=num_pictures,
+            train_fn=train_fn, verbose=verbose)
+    table = seeds_markdown(results_by_seed)
+    summary = {label: row for label, row in seeds_summary(results_by_seed)}
+    write_json_atomic(os.path.join(out_dir, "summary.json"), summary)
+    write_text_atomic(os.path.join(out_dir, "summary.md"), table + "\n")
+    if verbose:
+        print(table)
+    return results_by_seed

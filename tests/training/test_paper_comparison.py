@@ -9,8 +9,12 @@ import pytest
 
 from keras_scaleattn.training.paper_comparison import DEFAULT_VARIANTS
 from keras_scaleattn.training.paper_comparison import VARIANTS
+from keras_scaleattn.training.paper_comparison import check_seeds
 from keras_scaleattn.training.paper_comparison import check_variants
 from keras_scaleattn.training.paper_comparison import run_comparison
+from keras_scaleattn.training.paper_comparison import run_seeded_comparison
+from keras_scaleattn.training.paper_comparison import seeds_markdown
+from keras_scaleattn.training.paper_comparison import seeds_summary
 from keras_scaleattn.training.paper_comparison import variant_config
 from tests.training.training_helpers import REPO
 from tests.training.training_helpers import tiny_config
@@ -45,6 +49,76 @@ def test_variants_are_the_papers_models(tmp_path):
 def test_unknown_variant():
     with pytest.raises(ValueError, match="variants.*'median'"):
         check_variants(["single", "median"])
+
+
+def test_seeds_summary_mean_min_max():
+    results = {
+        0: {"single": {"miou": 0.60}, "attention_esupv": {"miou": 0.84}},
+        3: {"single": {"miou": 0.58}, "attention_esupv": {"miou": 0.75}},
+        4: {"single": {"miou": 0.59}, "attention_esupv": {"miou": 0.83}},
+    }
+    rows = dict(seeds_summary(results))
+    assert list(rows) == ["single scale", "attention + E-Supv"]
+    att = rows["attention + E-Supv"]
+    assert att["seed 0"] == pytest.approx(84.0)
+    assert att["seed 3"] == pytest.approx(75.0)
+    assert att["mean"] == pytest.approx((84 + 75 + 83) / 3)
+    assert (att["min"], att["max"]) == (pytest.approx(75.0), pytest.approx(84.0))
+    table = seeds_markdown(results)
+    assert "| seed 0 | seed 3 | seed 4 | mean | min | max |" in table
+    assert "| attention + E-Supv | 84.00 | 75.00 | 83.00 | 80.67 | 75.00 | 84.00 |" in table
+
+
+@pytest.mark.parametrize("seeds", [[], [1, 1], [-1], ["0"], [True]])
+def test_bad_seeds(seeds):
+    with pytest.raises(ValueError, match="seeds"):
+        check_seeds(seeds)
+
+
+@pytest.mark.parametrize("seeds", ["a,b", "0,0", "-1"])
+def test_compare_script_rejects_bad_seeds(tmp_path, seeds):
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "training", "compare.py"),
+         "--config", os.path.join(REPO, "training", "configs",
+                                  "synthetic_tiny.yaml"),
+         "--out-dir", str(tmp_path / "out"), "--seeds", seeds],
+        capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 2
+    assert "seeds" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_seeded_comparison_runs_each_seed_and_summarises(tmp_path):
+    config = tiny_config(tmp_path / "base")
+    out = tmp_path / "seeded"
+    results = run_seeded_comparison(config, out, seeds=(0, 1),
+                                    variants=("single",), num_pictures=0,
+                                    size_thresholds=(100, 400), verbose=0)
+    assert set(results) == {0, 1}
+    weights = []
+    for seed in (0, 1):
+        model_dir = out / f"seed_{seed}" / "single"
+        assert f"seed: {seed}" in (model_dir / "config.yaml").read_text()
+        model = keras.models.load_model(model_dir / "model.keras")
+        weights.append(keras.ops.convert_to_numpy(model.trainable_weights[0]))
+    assert not np.allclose(weights[0], weights[1])  # the seeds differ
+    summary = json.loads((out / "summary.json").read_text())
+    row = summary["single scale"]
+    values = [100 * results[s]["single"]["miou"] for s in (0, 1)]
+    assert row["seed 0"] == pytest.approx(values[0])
+    assert row["mean"] == pytest.approx(sum(values) / 2)
+    assert "| single scale |" in (out / "summary.md").read_text()
+
+    # A second run reuses every seed's trained model.
+    def refuse(_):
+        raise AssertionError("trained again")
+
+    again = run_seeded_comparison(config, out, seeds=(0, 1),
+                                  variants=("single",), num_pictures=0,
+                                  size_thresholds=(100, 400), train_fn=refuse,
+                                  verbose=0)
+    assert again[1]["single"]["miou"] == pytest.approx(results[1]["single"]["miou"])
 
 
 @pytest.mark.slow
