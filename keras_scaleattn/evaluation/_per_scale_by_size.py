@@ -24,7 +24,9 @@ class PerScaleBySize:
 
     STATISTICS = ()
 
-    def __init__(self, thresholds, ignore_label, background_class):
+    def __init__(
+        self, thresholds=(32**2, 96**2), ignore_label=255, background_class=0
+    ):
         self.thresholds = check_thresholds(thresholds)
         self.ignore_label = ignore_label
         self.background_class = background_class

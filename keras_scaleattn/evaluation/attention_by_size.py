@@ -41,11 +41,6 @@ class AttentionBySize(PerScaleBySize):
 
     STATISTICS = ("weight",)
 
-    def __init__(
-        self, thresholds=(32**2, 96**2), ignore_label=255, background_class=0
-    ):
-        super().__init__(thresholds, ignore_label, background_class)
-
     def update(self, label, attention):
         """Adds one image's attention weights.
 

@@ -53,11 +53,6 @@ class ScaleScoresBySize(PerScaleBySize):
 
     STATISTICS = ("accuracy", "level")
 
-    def __init__(
-        self, thresholds=(32**2, 96**2), ignore_label=255, background_class=0
-    ):
-        super().__init__(thresholds, ignore_label, background_class)
-
     def update(self, label, scale_scores):
         """Adds one image's (or a batch's) per-scale score maps.
 
