@@ -19,7 +19,6 @@ The size check and the class-id check are graph asserts
 (`validation.check_example`) fed with the file names.
 """
 
-import numbers
 import os
 
 import numpy as np
@@ -27,6 +26,7 @@ import tensorflow as tf
 from PIL import Image
 
 from keras_scaleattn.data.validation import check_example
+from keras_scaleattn.data.validation import check_int
 from keras_scaleattn.data.validation import check_num_classes
 
 # Mask modes whose pixel values are class ids. "RGB"/"RGBA" masks (colour-coded
@@ -190,6 +190,8 @@ def file_pair_dataset(image_paths, mask_paths, *, num_classes=None,
     image_paths = [os.fspath(p) for p in image_paths]
     mask_paths = [os.fspath(p) for p in mask_paths]
     num_classes = check_num_classes(num_classes)
+    shuffle_seed = check_int(shuffle_seed, "shuffle_seed", minimum=0,
+                             allow_none=True)
     if len(image_paths) != len(mask_paths):
         raise ValueError(
             "`image_paths` and `mask_paths` must have the same length. "
@@ -200,16 +202,7 @@ def file_pair_dataset(image_paths, mask_paths, *, num_classes=None,
     check_files_exist(image_paths, "image")
     check_files_exist(mask_paths, "mask")
     if shuffle_seed is not None:
-        if (
-            isinstance(shuffle_seed, bool)
-            or not isinstance(shuffle_seed, numbers.Integral)
-            or shuffle_seed < 0
-        ):
-            raise ValueError(
-                "`shuffle_seed` must be an int >= 0 or None. "
-                f"Received: shuffle_seed={shuffle_seed!r}"
-            )
-        order = np.random.default_rng(int(shuffle_seed)).permutation(
+        order = np.random.default_rng(shuffle_seed).permutation(
             len(image_paths)
         )
         image_paths = [image_paths[i] for i in order]

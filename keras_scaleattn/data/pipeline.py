@@ -17,31 +17,16 @@ pipelines built with the same arguments, give identical batches, while every
 epoch inside one iteration gets fresh crops.
 """
 
-import numbers
 
 import tensorflow as tf
 
 from keras_scaleattn.data import augmentation
 from keras_scaleattn.data.validation import check_example
+from keras_scaleattn.data.validation import check_int
 from keras_scaleattn.data.validation import check_num_classes
 
 # Paper: mini-batch 30 = 3 forward passes of 10, gradients accumulated.
 DEFAULT_TRAIN_BATCH_SIZE = 10
-
-
-def _check_positive_int(value, arg_name, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or value < 1
-    ):
-        raise ValueError(
-            f"`{arg_name}` must be a positive int. "
-            f"Received: {arg_name}={value!r}"
-        )
-    return int(value)
 
 
 def _training_augmentation(crop_size, scale_range, mirror):
@@ -155,14 +140,12 @@ def make_pipeline(
         raise ValueError(
             f"`training` must be a bool. Received: training={training!r}"
         )
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise ValueError(f"`seed` must be an int. Received: seed={seed!r}")
-    seed = int(seed)
+    seed = check_int(seed, "seed")
     num_classes = check_num_classes(num_classes)
     default_batch = DEFAULT_TRAIN_BATCH_SIZE if training else 1
-    batch_size = _check_positive_int(
-        default_batch if batch_size is None else batch_size, "batch_size"
-    )
+    batch_size = check_int(
+        default_batch if batch_size is None else batch_size, "batch_size",
+        minimum=1)
     if drop_remainder is None:
         drop_remainder = training
     if not isinstance(drop_remainder, bool):
@@ -199,8 +182,8 @@ def make_pipeline(
             raise ValueError(
                 f"`mirror` must be a bool. Received: mirror={mirror!r}"
             )
-        shuffle_buffer = _check_positive_int(shuffle_buffer, "shuffle_buffer")
-        epochs = _check_positive_int(epochs, "epochs", allow_none=True)
+        shuffle_buffer = check_int(shuffle_buffer, "shuffle_buffer", minimum=1)
+        epochs = check_int(epochs, "epochs", minimum=1, allow_none=True)
         augment = _training_augmentation(crop_size, scale_range, mirror)
         base_seed = tf.constant([seed, 0], tf.int64)
 

@@ -85,10 +85,11 @@ independent streams and the first `k` examples do not depend on
 """
 
 import dataclasses
-import numbers
 
 import numpy as np
 import tensorflow as tf
+
+from keras_scaleattn.data.validation import check_int
 
 SYNTHETIC_CLASS_NAMES = (
     "background",
@@ -446,16 +447,7 @@ def sample_synthetic_objects(rng, image_size=129, markings=False):
 
 
 def _check_image_size(image_size):
-    if (
-        isinstance(image_size, bool)
-        or not isinstance(image_size, numbers.Integral)
-        or image_size < MIN_IMAGE_SIZE
-    ):
-        raise ValueError(
-            f"`image_size` must be an int >= {MIN_IMAGE_SIZE}. "
-            f"Received: image_size={image_size!r}"
-        )
-    return int(image_size)
+    return check_int(image_size, "image_size", minimum=MIN_IMAGE_SIZE)
 
 
 def _check_arrays_arguments(split, num_examples, image_size, seed, markings):
@@ -465,23 +457,11 @@ def _check_arrays_arguments(split, num_examples, image_size, seed, markings):
         )
     split = _check_split(split)
     image_size = _check_image_size(image_size)
+    num_examples = check_int(num_examples, "num_examples", minimum=1,
+                             allow_none=True)
     if num_examples is None:
         num_examples = _DEFAULT_NUM_EXAMPLES[split]
-    if (
-        isinstance(num_examples, bool)
-        or not isinstance(num_examples, numbers.Integral)
-        or num_examples < 1
-    ):
-        raise ValueError(
-            "`num_examples` must be a positive int or None. "
-            f"Received: num_examples={num_examples!r}"
-        )
-    if (
-        isinstance(seed, bool)
-        or not isinstance(seed, numbers.Integral)
-        or seed < 0
-    ):
-        raise ValueError(f"`seed` must be an int >= 0. Received: seed={seed!r}")
+    seed = check_int(seed, "seed", minimum=0)
     return split, num_examples, image_size, seed
 
 

@@ -7,9 +7,62 @@ user reads *which* file has a mask of the wrong size or an unexpected class id
 instead of a bare shape error from a later batch or loss.
 """
 
+import numbers
+
 import tensorflow as tf
 
 from keras_scaleattn.data.constants import IGNORE_LABEL
+
+
+def check_int(value, arg_name, *, minimum=None, allow_none=False):
+    """Checks an int argument and returns it as a Python int (or None).
+
+    Bools are refused (`True` is an `int` to Python, never a count here), and
+    NumPy integers are accepted.
+
+    Args:
+        value: the argument's value.
+        arg_name: str. The argument's name, for the error message.
+        minimum: int or None. The smallest value allowed; None for any int.
+            Defaults to None.
+        allow_none: bool. Whether None is allowed (and returned as is).
+            Defaults to False.
+
+    Returns:
+        `value` as an int, or None.
+
+    Raises:
+        ValueError: naming `arg_name`, the value received and what is
+            allowed, if `value` is not such an int.
+
+    Example:
+
+    >>> check_int(8, "batch_size", minimum=1)
+    8
+    >>> check_int(0, "batch_size", minimum=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: `batch_size` must be a positive int. Received: batch_size=0
+    """
+    if value is None and allow_none:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or (minimum is not None and value < minimum)
+    ):
+        if minimum == 1:
+            allowed = "a positive int"
+        elif minimum is not None:
+            allowed = f"an int >= {minimum}"
+        else:
+            allowed = "an int"
+        if allow_none:
+            allowed += " or None"
+        raise ValueError(
+            f"`{arg_name}` must be {allowed}. Received: {arg_name}={value!r}"
+        )
+    return int(value)
 
 
 def check_num_classes(num_classes):
