@@ -6,7 +6,11 @@
 `--model` is a `.keras` file, a SavedModel directory, a `.tflite`, an `.onnx`
 or a TensorRT `.engine` / `.plan`. For each image `photos/x.jpg` it writes
 `predictions/x_mask.png` (palette PNG, pixel value = class id) and
-`predictions/x_overlay.png`.
+`predictions/x_overlay.png`, at the image's own size. Images of a size the
+model does not take (a fixed-size TFLite model, a TensorRT engine's profile,
+below the smallest size) are letterboxed: resized keeping their aspect ratio
+and padded to fit, and the masks mapped back (`--fit exact` makes them an
+error instead).
 """
 
 import argparse
@@ -30,12 +34,18 @@ def parse_args(argv=None):
                         help="overlay opacity")
     parser.add_argument("--num-threads", type=int, default=None,
                         help="LiteRT threads")
+    parser.add_argument("--fit", choices=("letterbox", "exact"),
+                        default="letterbox",
+                        help="images of a size the model does not take: "
+                             "resize and pad them (letterbox, the default) "
+                             "or stop with an error (exact)")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    runtime = SegmentationRuntime(args.model, num_threads=args.num_threads)
+    runtime = SegmentationRuntime(args.model, num_threads=args.num_threads,
+                                  fit=args.fit)
     written = predict_folder(runtime, args.images, args.out_dir,
                              alpha=args.alpha, log=print)
     print(f"{len(written)} images segmented with {runtime.kind} "

@@ -1,7 +1,9 @@
 """Deployment: SavedModel, TFLite, ONNX and TensorRT exports, one runtime.
 
 - `SegmentationRuntime(path)`: runs a `.keras`, SavedModel, `.tflite`,
-  `.onnx` or TensorRT engine on uint8 images, with the same outputs.
+  `.onnx` or TensorRT engine on uint8 images, with the same outputs;
+  `fit="letterbox"` fits any image size to a fixed-size model or a TensorRT
+  profile (`letterbox_plan`, `letterbox_images`, `restore_outputs`).
 - `export_saved_model`, `export_tflite`, `export_onnx`: one format each,
   written atomically; `export_artifacts` / `export_and_check`: all of them
   and the parity report (`deploy/export.py`).
@@ -20,6 +22,9 @@ import importlib
 _EXPORTS = {
     "SegmentationRuntime": "segmentation_runtime",
     "detect_model_kind": "segmentation_runtime",
+    "letterbox_plan": "letterbox",
+    "letterbox_images": "letterbox",
+    "restore_outputs": "letterbox",
     "export_saved_model": "saved_model",
     "export_tflite": "tflite",
     "convert_tflite": "tflite",

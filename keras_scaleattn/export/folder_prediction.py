@@ -11,7 +11,8 @@ def predict_folder(runtime, folder, out_dir, palette=None, alpha=0.5,
                    log=None):
     """Writes `<name>_mask.png` and `<name>_overlay.png` for every image.
 
-    Images run one at a time (their sizes may differ).
+    Images run one at a time (their sizes may differ). A runtime with
+    `fit="letterbox"` fits each image to the model and the log says how.
 
     Args:
         runtime: a `SegmentationRuntime` (or any callable image -> outputs
@@ -41,6 +42,8 @@ def predict_folder(runtime, folder, out_dir, palette=None, alpha=0.5,
     written = []
     for path in paths:
         (image,) = read_images([path])
+        plan = getattr(runtime, "fit_plan", lambda h, w: None)(
+            *image.shape[:2])
         try:
             class_map = runtime(image)["class_map"]
         except ValueError as error:
@@ -51,5 +54,10 @@ def predict_folder(runtime, folder, out_dir, palette=None, alpha=0.5,
                                                   palette, alpha)
         written.append((path, mask_path, overlay_path))
         if log:
-            log(f"{path} -> {mask_path}")
+            note = ""
+            if plan is not None:
+                note = (f" (letterboxed: {image.shape[0]}x{image.shape[1]} "
+                        f"resized to {plan[0][0]}x{plan[0][1]}, padded to "
+                        f"{plan[1][0]}x{plan[1][1]})")
+            log(f"{path} -> {mask_path}{note}")
     return written

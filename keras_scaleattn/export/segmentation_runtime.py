@@ -4,7 +4,9 @@
 `.tflite`, an `.onnx` or a TensorRT `.engine` / `.plan` and returns the same
 outputs for a batch of uint8 RGB images: `class_map` int32 `[B, H, W]`,
 `probabilities` float32 `[B, H, W, C]` and, for models with scale
-attention, `attention` float32 `[B, H, W, S]`.
+attention, `attention` float32 `[B, H, W, S]`. With `fit="letterbox"` it
+also takes images of any size on models that allow only some sizes
+(`letterbox.py`).
 """
 
 import json
@@ -14,10 +16,14 @@ import zipfile
 import numpy as np
 
 from keras_scaleattn.export.images import prepare_images
+from keras_scaleattn.export.letterbox import letterbox_images
+from keras_scaleattn.export.letterbox import letterbox_plan
+from keras_scaleattn.export.letterbox import restore_outputs
 from keras_scaleattn.export.serving import METADATA_KEY
 from keras_scaleattn.export.serving import OUTPUT_NAMES
 
 KINDS = ("keras", "saved_model", "tflite", "onnx", "tensorrt")
+FITS = ("exact", "letterbox")
 _EXTENSIONS = {".keras": "keras", ".tflite": "tflite", ".onnx": "onnx",
                ".engine": "tensorrt", ".plan": "tensorrt"}
 _DESCRIPTIONS = {"keras": "a .keras archive (zip)",
@@ -252,8 +258,10 @@ class SegmentationRuntime:
     `prepare_images`). Height and width must be at least the model's
     `min_input_size` (stored in the export's metadata), equal the size of a
     fixed-size TFLite model, and lie inside a TensorRT engine's
-    optimisation profile. A batch larger than a model's fixed or maximum
-    batch is run in chunks.
+    optimisation profile; with `fit="letterbox"`, images that do not are
+    resized (aspect ratio kept) and padded to fit, and the outputs are
+    mapped back to the images' own size (`letterbox.py`). A batch larger
+    than a model's fixed or maximum batch is run in chunks.
 
     Args:
         path: str or os.PathLike. A `.keras` file, a SavedModel directory, a
@@ -262,11 +270,14 @@ class SegmentationRuntime:
             Defaults to None (LiteRT's default).
         providers: list of str or None. ONNX Runtime execution providers;
             None picks CUDA when available, then CPU.
+        fit: str. `"exact"`: images of a size the model does not take are
+            an error. `"letterbox"`: they are fitted (see above). Defaults
+            to `"exact"`.
 
     Raises:
         FileNotFoundError: if `path` does not exist.
-        ValueError: for a truncated file, a file of another kind or a
-            directory that is not a SavedModel.
+        ValueError: for a truncated file, a file of another kind, a
+            directory that is not a SavedModel, or an unknown `fit`.
         ImportError: for a TensorRT engine without TensorRT.
 
     Example:
@@ -277,7 +288,11 @@ class SegmentationRuntime:
     ((2, 65, 97), dtype('float32'))
     """
 
-    def __init__(self, path, num_threads=None, providers=None):
+    def __init__(self, path, num_threads=None, providers=None, fit="exact"):
+        if fit not in FITS:
+            raise ValueError(
+                f"`fit` must be one of {list(FITS)}. Received: fit={fit!r}")
+        self.fit = fit
         self.path = os.fspath(path)
         self.kind = detect_model_kind(self.path)
         if self.kind == "keras":
@@ -312,6 +327,24 @@ class SegmentationRuntime:
         """The `EngineProfile` of a TensorRT engine, else None."""
         return getattr(self._backend, "profile", None)
 
+    def fit_plan(self, height, width):
+        """How `fit="letterbox"` fits a `height x width` image, or None.
+
+        Returns:
+            None if the image is taken as it is (always, with
+            `fit="exact"`), else `(resized, padded)` as `letterbox_plan`.
+        """
+        if self.fit == "exact":
+            return None
+        min_size = self.min_input_size
+        max_size = None
+        if self.profile is not None:
+            low, high = self.profile.min_shape, self.profile.max_shape
+            min_size = (max(low[1], min_size or 1), max(low[2], min_size or 1))
+            max_size = (high[1], high[2])
+        return letterbox_plan(height, width, fixed_size=self.fixed_size,
+                              min_size=min_size, max_size=max_size)
+
     def check_size(self, height, width):
         """Raises a `ValueError` if this model cannot take `height x width`.
 
@@ -324,20 +357,23 @@ class SegmentationRuntime:
             raise ValueError(
                 f"`images` must be at least {min_size}x{min_size} for this "
                 f"model (its smallest scale needs 17 pixels). Received: "
-                f"images of size {height}x{width}")
+                f"images of size {height}x{width} (fit='letterbox' pads "
+                "them)")
         if self.fixed_size and (height, width) != self.fixed_size:
             raise ValueError(
                 "`images` must be "
                 f"{self.fixed_size[0]}x{self.fixed_size[1]} for this "
                 f"fixed-size TFLite model. Received: images of size "
-                f"{height}x{width}")
+                f"{height}x{width} (fit='letterbox' resizes and pads them "
+                "to fit)")
         if self.profile is not None:
             low, high = self.profile.min_shape, self.profile.max_shape
             if not (low[1] <= height <= high[1] and low[2] <= width <= high[2]):
                 raise ValueError(
                     "`images` must fit the TensorRT engine's profile: height "
                     f"{low[1]}-{high[1]}, width {low[2]}-{high[2]}. "
-                    f"Received: images of size {height}x{width}")
+                    f"Received: images of size {height}x{width} "
+                    "(fit='letterbox' resizes and pads them to fit)")
 
     def _max_batch(self):
         if self.profile is not None:
@@ -358,6 +394,10 @@ class SegmentationRuntime:
             axis for a single `[H, W, 3]` image.
         """
         batch, single = prepare_images(images)
+        size = batch.shape[1:3]
+        plan = self.fit_plan(*size)
+        if plan is not None:
+            batch = letterbox_images(batch, *plan)
         self.check_size(*batch.shape[1:3])
         step = self._max_batch() or len(batch)
         if self.profile is not None and len(batch) < self.profile.min_shape[0]:
@@ -373,6 +413,8 @@ class SegmentationRuntime:
                 value = np.concatenate([c[name] for c in chunks])
                 dtype = np.int32 if name == "class_map" else np.float32
                 outputs[name] = value.astype(dtype, copy=False)
+        if plan is not None:
+            outputs = restore_outputs(outputs, plan[0], size)
         if single:
             outputs = {k: v[0] for k, v in outputs.items()}
         return outputs
@@ -380,4 +422,5 @@ class SegmentationRuntime:
     predict = __call__
 
     def __repr__(self):
-        return f"SegmentationRuntime(kind={self.kind!r}, path={self.path!r})"
+        return (f"SegmentationRuntime(kind={self.kind!r}, path={self.path!r}, "
+                f"fit={self.fit!r})")

@@ -77,10 +77,11 @@ def test_predict_names_the_image_that_does_not_fit(exports, tmp_path):
     images_dir.mkdir()
     Image.fromarray(np.zeros((50, 50, 3), np.uint8)).save(
         images_dir / "big.png")
-    with pytest.raises(ValueError, match="big.png: `images` must be 41x41"):
+    with pytest.raises(ValueError, match="big.png: `images` must be 41x41.*"
+                                         "fit='letterbox' resizes and pads"):
         load_script("predict").main([
             "--model", exports["tflite_fixed"], "--images", str(images_dir),
-            "--out-dir", str(tmp_path / "out")])
+            "--out-dir", str(tmp_path / "out"), "--fit", "exact"])
 
 
 def test_build_engine_prints_trtexec_for_both_versions(tmp_path, capsys):
