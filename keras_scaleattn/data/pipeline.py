@@ -17,7 +17,6 @@ pipelines built with the same arguments, give identical batches, while every
 epoch inside one iteration gets fresh crops.
 """
 
-
 import tensorflow as tf
 
 from keras_scaleattn.data import augmentation

@@ -15,6 +15,7 @@ argmax.
 """
 
 import math
+import numbers
 
 import numpy as np
 from PIL import Image
@@ -25,17 +26,23 @@ from keras_scaleattn.data.constants import MEAN_RGB
 FILL_RGB = tuple(int(math.floor(v + 0.5)) for v in MEAN_RGB)
 
 
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _pair(value, name):
     if value is None:
         return None
-    if np.isscalar(value):
-        value = (value, value)
-    pair = tuple(int(v) for v in value)
-    if len(pair) != 2 or min(pair) < 1:
+    pair = (value, value) if _is_int(value) else value
+    if (
+        not isinstance(pair, (tuple, list))
+        or len(pair) != 2
+        or not all(_is_int(v) and v >= 1 for v in pair)
+    ):
         raise ValueError(
             f"`{name}` must be a positive int or a pair (height, width) of "
             f"positive ints, or None. Received: {name}={value!r}")
-    return pair
+    return int(pair[0]), int(pair[1])
 
 
 def letterbox_plan(height, width, fixed_size=None, min_size=None,
@@ -73,9 +80,9 @@ def letterbox_plan(height, width, fixed_size=None, min_size=None,
     >>> letterbox_plan(40, 40, min_size=17, max_size=513) is None
     True
     """
-    if min(int(height), int(width)) < 1:
+    if not (_is_int(height) and _is_int(width) and min(height, width) >= 1):
         raise ValueError(
-            "`height` and `width` must be positive. Received: "
+            "`height` and `width` must be positive ints. Received: "
             f"height={height!r}, width={width!r}")
     height, width = int(height), int(width)
     fixed_size = _pair(fixed_size, "fixed_size")

@@ -52,6 +52,8 @@ def test_plan_errors_name_the_argument():
         letterbox_plan(5, 5, fixed_size=(0, 4))
     with pytest.raises(ValueError, match="`max_size`"):
         letterbox_plan(5, 5, max_size=(1, 2, 3))
+    with pytest.raises(ValueError, match="`min_size`.*Received: min_size=2.5"):
+        letterbox_plan(5, 5, min_size=2.5)
     with pytest.raises(ValueError, match="`height` and `width`"):
         letterbox_plan(0, 5)
 
