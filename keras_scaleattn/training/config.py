@@ -58,6 +58,11 @@ class DataConfig:
         eval_split: str. Split of the attention images and validation.
             Defaults to `"val"`.
         num_classes: int. Classes including background. Defaults to `21`.
+        class_names: list of `num_classes` distinct str, or None. Names of
+            the classes in the evaluation tables and the attention pictures'
+            legend; None uses the dataset's own names where it has them
+            (synthetic, VOC, Person-Part) and class ids elsewhere (your own
+            folders, tfds).
         crop_size: int. Training crop side. Defaults to `321` (paper).
         scale_range: pair of floats or None. Random scaling range, e.g.
             `[0.6, 1.4]`; None disables it (paper's default recipe).
@@ -82,6 +87,7 @@ class DataConfig:
     train_split: str = "train"
     eval_split: str = "val"
     num_classes: int = 21
+    class_names: Optional[List[str]] = None
     crop_size: int = 321
     scale_range: Optional[List[float]] = None
     mirror: bool = True
@@ -407,6 +413,14 @@ def validate_config(config):
               "must be two increasing positive areas in pixels")
     if not 1 <= data.num_classes <= 255:
         _fail("data.num_classes", data.num_classes, "must be in [1, 255]")
+    if data.class_names is not None and not (
+        len(data.class_names) == data.num_classes
+        and all(name for name in data.class_names)
+        and len(set(data.class_names)) == len(data.class_names)
+    ):
+        _fail("data.class_names", data.class_names,
+              f"must be null or {data.num_classes} distinct, non-empty names "
+              f"(data.num_classes={data.num_classes})")
     if data.dataset == "synthetic" and data.num_classes != SYNTHETIC_NUM_CLASSES:
         _fail("data.num_classes", data.num_classes,
               f"must be {SYNTHETIC_NUM_CLASSES} for data.dataset='synthetic' "

@@ -57,8 +57,12 @@ from keras_scaleattn.training.strategy import make_strategy
 from keras_scaleattn.training.validation_losses import ValidationLosses
 
 def class_names_for(config):
-    """Class names of the config's dataset, or None if it has none built in."""
-    return _CLASS_NAMES.get(config.data.dataset)
+    """The class names of a config: `data.class_names` if given, else the
+    dataset's built-in names, or None (class ids) if it has none."""
+    if config.data.class_names is not None:
+        return list(config.data.class_names)
+    names = _CLASS_NAMES.get(config.data.dataset)
+    return None if names is None else list(names)
 
 
 _CLASS_NAMES = {
@@ -348,7 +352,7 @@ def _attention_callback(config, model, eval_source, log_dir):
     return AttentionImageCallback(
         log_dir, image.numpy(), np.asarray(label.numpy()), scales=model.scales,
         every_epochs=config.runtime.attention_image_every_epochs,
-        class_names=_CLASS_NAMES.get(config.data.dataset),
+        class_names=class_names_for(config),
     )
 
 

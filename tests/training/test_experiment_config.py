@@ -105,6 +105,10 @@ def test_resolved_config_round_trips(tmp_path):
     ("optimization.warmup_steps=-1", ["optimization.warmup_steps", "-1"]),
     ("optimization.warmup_steps=2.5", ["optimization.warmup_steps", "2.5"]),
     ("data.num_classes=9", ["data.num_classes", "9", "must be 5", "synthetic"]),
+    ("data.class_names=[a,b,c]", ["data.class_names", "['a', 'b', 'c']",
+                                  "5 distinct"]),
+    ("data.class_names=[a,b,c,d,a]", ["data.class_names", "distinct"]),
+    ("data.class_names=[a,b,c,d,'']", ["data.class_names", "non-empty"]),
     ("optimization.steps", ["key=value", "optimization.steps"]),
 ])
 def test_bad_override_names_key_and_value(tmp_path, override, words):
@@ -162,3 +166,18 @@ def test_imagenet_weights_need_a_full_width_trunk(tmp_path):
     values = tiny_values(tmp_path, model={"imagenet_weights": "/w.h5"})
     with pytest.raises(ValueError, match="model.imagenet_weights"):
         config_from_dict(values)
+
+
+def test_class_names_override_the_datasets_own(tmp_path):
+    from keras_scaleattn.training.trainer import class_names_for
+
+    path = os.path.join(CONFIG_DIR, "synthetic_tiny.yaml")
+    config = load_config(path)
+    assert class_names_for(config) == [
+        "background", "h_stripes", "v_stripes", "warm_disc", "cool_disc"]
+    config = load_config(path, ["data.class_names=[bg,h,v,warm,cool]"])
+    assert class_names_for(config) == ["bg", "h", "v", "warm", "cool"]
+    # Own folders have no built-in names: class ids unless named.
+    folder = load_config(path, ["data.dataset=glob", "data.data_dir=/x",
+                                "data.num_classes=3"])
+    assert class_names_for(folder) is None

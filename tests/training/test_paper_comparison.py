@@ -165,12 +165,16 @@ def test_evaluate_script(tmp_path):
         [sys.executable, os.path.join(REPO, "training", "evaluate.py"),
          "--model", str(tmp_path / "run" / "model.keras"),
          "--config", str(tmp_path / "config.yaml"),
-         "--json", str(tmp_path / "r.json"), "data.size_thresholds=[100,400]"],
+         "--json", str(tmp_path / "r.json"), "data.size_thresholds=[100,400]",
+         "data.class_names=[bg,hs,vs,wd,cd]"],
         capture_output=True, text=True, timeout=600, cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "mIoU" in result.stdout and "mean attention weight" in result.stdout
     stored = json.loads((tmp_path / "r.json").read_text())
     assert 0.0 <= stored["miou"] <= 1.0
+    # The config's class names name the per-class rows.
+    assert list(stored["per_class_iou"]) == ["bg", "hs", "vs", "wd", "cd"]
+    assert "| hs |" in result.stdout
     # The model has extra supervision: each scale's own scores are reported.
     assert "each scale's own scores" in result.stdout
     assert "accuracy scale 0.5" in result.stdout
