@@ -58,11 +58,14 @@ from keras_scaleattn.training.validation_losses import ValidationLosses
 
 def class_names_for(config):
     """The class names of a config: `data.class_names` if given, else the
-    dataset's built-in names, or None (class ids) if it has none."""
+    dataset's built-in names if they fit `data.num_classes`, else None
+    (class ids: one's own classes in, say, the VOC folder layout)."""
     if config.data.class_names is not None:
         return list(config.data.class_names)
     names = _CLASS_NAMES.get(config.data.dataset)
-    return None if names is None else list(names)
+    if names is None or len(names) != config.data.num_classes:
+        return None
+    return list(names)
 
 
 _CLASS_NAMES = {
