@@ -153,6 +153,43 @@ def tfds_num_classes(name):
     return _SPECS[_spec_key(name)][3]
 
 
+# Class names after the mapping, by class id (None: not known here; ADE's
+# instance categories are named in the dataset's own files).
+_CLASS_NAMES = {
+    "oxford_iiit_pet": ("background", "pet"),
+    "cityscapes": (
+        "road", "sidewalk", "building", "wall", "fence", "pole",
+        "traffic light", "traffic sign", "vegetation", "terrain", "sky",
+        "person", "rider", "car", "truck", "bus", "train", "motorcycle",
+        "bicycle",
+    ),
+    "scene_parse150": None,
+}
+
+
+def tfds_class_names(name):
+    """Names of a supported tfds dataset's classes after label mapping.
+
+    Args:
+        name: str. A supported tfds name, optionally with `":version"`.
+
+    Returns:
+        tuple of str by class id, or None where the names are not built in
+        (`scene_parse150`).
+
+    Raises:
+        ValueError: for an unsupported `name`.
+
+    Example:
+
+    >>> tfds_class_names("oxford_iiit_pet")
+    ('background', 'pet')
+    >>> len(tfds_class_names("cityscapes/semantic_segmentation"))
+    19
+    """
+    return _CLASS_NAMES[_spec_key(name)]
+
+
 def map_tfds_labels(name, raw_mask):
     """Maps a tfds dataset's raw mask values to class ids (255 = ignore).
 

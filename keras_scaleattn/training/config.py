@@ -32,6 +32,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from keras_scaleattn.data.synthetic import SYNTHETIC_NUM_CLASSES
+from keras_scaleattn.data.tfds_sources import tfds_num_classes
 from keras_scaleattn.evaluation.report import write_text_atomic
 
 SCHEDULES = ("step", "poly")
@@ -389,6 +390,16 @@ def _one_of(key, value, choices):
         _fail(key, value, f"must be one of {list(choices)}")
 
 
+def tfds_name(data):
+    """The tfds dataset a `DataConfig` reads (`"tfds:<name>"`, or `"tfds"`
+    with `name` in the source kwargs), or None."""
+    if data.dataset.startswith("tfds:"):
+        return data.dataset[len("tfds:"):]
+    if data.dataset == "tfds":
+        return data.train_source_kwargs.get("name")
+    return None
+
+
 def validate_config(config):
     """Checks values the types alone do not; raises ValueError naming the key.
 
@@ -421,6 +432,18 @@ def validate_config(config):
         _fail("data.class_names", data.class_names,
               f"must be null or {data.num_classes} distinct, non-empty names "
               f"(data.num_classes={data.num_classes})")
+    name = tfds_name(data)
+    if name is not None:
+        try:
+            expected = tfds_num_classes(name)
+        except ValueError as error:
+            _fail("data.dataset", data.dataset, f"names no supported tfds "
+                  f"dataset ({error})")
+        if data.num_classes != expected:
+            _fail("data.num_classes", data.num_classes,
+                  f"must be {expected} for the tfds dataset {name!r} (its "
+                  "classes after label mapping: "
+                  "keras_scaleattn/data/tfds_sources.py)")
     if data.dataset == "synthetic" and data.num_classes != SYNTHETIC_NUM_CLASSES:
         _fail("data.num_classes", data.num_classes,
               f"must be {SYNTHETIC_NUM_CLASSES} for data.dataset='synthetic' "

@@ -37,6 +37,7 @@ from keras_scaleattn.data import get_source
 from keras_scaleattn.data import make_pipeline
 from keras_scaleattn.data.person_part import PERSON_PART_CLASS_NAMES
 from keras_scaleattn.data.synthetic import SYNTHETIC_CLASS_NAMES
+from keras_scaleattn.data.tfds_sources import tfds_class_names
 from keras_scaleattn.data.voc import VOC_CLASS_NAMES
 from keras_scaleattn.models import ScaleAttentionSegmenter
 from keras_scaleattn.models import load_vgg16_imagenet_weights
@@ -46,6 +47,7 @@ from keras_scaleattn.training.caffe_sgd import CaffeSGD
 from keras_scaleattn.training.layerwise_adam import LayerwiseAdam
 from keras_scaleattn.training.config import batches_per_epoch
 from keras_scaleattn.training.config import save_config
+from keras_scaleattn.training.config import tfds_name
 from keras_scaleattn.training.config import validate_config
 from keras_scaleattn.training.custom_loop import fit_custom_loop
 from keras_scaleattn.training.epoch_checkpoint import EpochCheckpoint
@@ -62,7 +64,11 @@ def class_names_for(config):
     (class ids: one's own classes in, say, the VOC folder layout)."""
     if config.data.class_names is not None:
         return list(config.data.class_names)
-    names = _CLASS_NAMES.get(config.data.dataset)
+    name = tfds_name(config.data)
+    if name is not None:
+        names = tfds_class_names(name)
+    else:
+        names = _CLASS_NAMES.get(config.data.dataset)
     if names is None or len(names) != config.data.num_classes:
         return None
     return list(names)

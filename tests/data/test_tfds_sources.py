@@ -6,6 +6,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from keras_scaleattn.data import map_tfds_labels
+from keras_scaleattn.data import tfds_class_names
 from keras_scaleattn.data import tfds_num_classes
 from keras_scaleattn.data import tfds_segmentation_dataset
 
@@ -158,3 +159,15 @@ def test_dataset_not_prepared_names_data_dir(tmp_path):
 def test_unsupported_name_lists_supported_ones():
     with pytest.raises(ValueError, match="scene_parse150"):
         tfds_segmentation_dataset("voc/2012")
+
+
+def test_class_names_follow_the_mapping():
+    # Pet trimap 1 (pet) -> class 1, 2 (background) -> class 0.
+    assert tfds_class_names("oxford_iiit_pet") == ("background", "pet")
+    names = tfds_class_names("cityscapes/semantic_segmentation:1.0.0")
+    assert len(names) == tfds_num_classes("cityscapes")
+    # Train ids in cityscapesScripts' order: 0 road, 11 person, 18 bicycle.
+    assert (names[0], names[11], names[18]) == ("road", "person", "bicycle")
+    assert tfds_class_names("scene_parse150") is None
+    with pytest.raises(ValueError, match="Unsupported tfds dataset"):
+        tfds_class_names("voc/2012")

@@ -181,3 +181,27 @@ def test_class_names_override_the_datasets_own(tmp_path):
     folder = load_config(path, ["data.dataset=glob", "data.data_dir=/x",
                                 "data.num_classes=3"])
     assert class_names_for(folder) is None
+
+
+def test_tfds_datasets_fix_the_number_of_classes(tmp_path):
+    from keras_scaleattn.training.trainer import class_names_for
+
+    path = os.path.join(CONFIG_DIR, "synthetic_tiny.yaml")
+    base = ["data.data_dir=/tfds", "data.num_classes=2"]
+    pets = load_config(path, base + ["data.dataset=tfds:oxford_iiit_pet"])
+    assert class_names_for(pets) == ["background", "pet"]
+    named = load_config(path, base + ["data.dataset=tfds",
+                                      "data.train_source_kwargs={name: oxford_iiit_pet}"])
+    assert class_names_for(named) == ["background", "pet"]
+    with pytest.raises(ValueError) as info:
+        load_config(path, ["data.dataset=tfds:oxford_iiit_pet",
+                           "data.data_dir=/tfds"])   # num_classes 5
+    assert "`data.num_classes` must be 2 for the tfds dataset 'oxford_iiit_pet'" in str(info.value)
+    with pytest.raises(ValueError, match="`data.dataset` names no supported tfds"):
+        load_config(path, base + ["data.dataset=tfds:voc/2012"])
+    city = load_config(path, ["data.dataset=tfds:cityscapes/semantic_segmentation",
+                              "data.data_dir=/tfds", "data.num_classes=19"])
+    assert class_names_for(city)[:3] == ["road", "sidewalk", "building"]
+    ade = load_config(path, ["data.dataset=tfds:scene_parse150",
+                             "data.data_dir=/tfds", "data.num_classes=100"])
+    assert class_names_for(ade) is None
