@@ -1,10 +1,11 @@
-"""Training, evaluation and pictures on datasets read from folders.
+"""Training, evaluation and pictures on datasets read from folders and tfds.
 
 The synthetic dataset has one image size and built-in names; a user's data
 comes from folders, in images of many sizes, with their own number of
 classes. These runs go through `train` and `evaluate.py` exactly as a user's
 would, on small folders the tests write: the VOC layout holding a 3-class
-dataset (the layout is common for one's own data), and two globs.
+dataset (the layout is common for one's own data), two globs, and a tfds
+dataset (`tfds.testing.mock_data`).
 """
 
 import json
@@ -120,3 +121,31 @@ def test_glob_folders_train(tmp_path):
 
     reloaded = keras.models.load_model(tmp_path / "run" / "model.keras")
     assert reloaded.num_classes == 3
+
+
+@pytest.mark.slow
+def test_tfds_dataset_trains_with_its_own_classes(tmp_path):
+    import tensorflow_datasets as tfds
+
+    from tests.data.test_tfds_sources import _as_dataset_fn
+
+    rng = np.random.default_rng(2)
+    examples = []
+    for _ in range(4):
+        image, label = _blob_example(rng, 48, 56)
+        # Trimap: 1 pet (our class 1), 2 background, 3 border (ignored).
+        trimap = np.where(label == 0, 2, 1).astype(np.uint8)
+        trimap[label == 255] = 3
+        examples.append({"image": image, "segmentation_mask": trimap[..., None],
+                         "file_name": np.array(b"pet.jpg")})
+    config = tiny_config(
+        tmp_path / "run",
+        data={"dataset": "tfds:oxford_iiit_pet", "data_dir": str(tmp_path),
+              "num_classes": 2, "eval_split": "test",
+              "num_train_examples": None, "num_eval_examples": None},
+        runtime={"validation_steps": 1})
+    assert class_names_for(config) == ["background", "pet"]
+    with tfds.testing.mock_data(as_dataset_fn=_as_dataset_fn(examples)):
+        result = train(config)
+    assert result.model.num_classes == 2
+    assert "val_loss" in result.history
