@@ -58,12 +58,14 @@ class DataConfig:
             list file's path). Defaults to `"train"` (the paper's VOC runs use `"train_aug"`).
         eval_split: str. Split of the attention images and validation.
             Defaults to `"val"`.
-        num_classes: int. Classes including background. Defaults to `21`.
+        num_classes: int. Classes including background; for a tfds dataset
+            its own count (`tfds_num_classes`). Defaults to `21`.
         class_names: list of `num_classes` distinct str, or None. Names of
             the classes in the evaluation tables and the attention pictures'
-            legend; None uses the dataset's own names where it has them
-            (synthetic, VOC, Person-Part) and class ids elsewhere (your own
-            folders, tfds).
+            legend; None uses the dataset's own names where it has them and
+            they fit `num_classes` (synthetic, VOC, Person-Part, the pet and
+            Cityscapes tfds sources) and class ids elsewhere (your own
+            folders, `scene_parse150`).
         crop_size: int. Training crop side. Defaults to `321` (paper).
         scale_range: pair of floats or None. Random scaling range, e.g.
             `[0.6, 1.4]`; None disables it (paper's default recipe).
