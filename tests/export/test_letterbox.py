@@ -178,3 +178,33 @@ def test_predict_script_letterboxes_by_default(exports, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "big.png -> " in printed
     assert "(letterboxed: 50x70 resized to 29x41, padded to 41x41)" in printed
+
+
+@pytest.mark.slow
+def test_tensorrt_profile_shrinks_large_and_pads_small_images(
+        exports, keras_runtime, rng):
+    # A TensorRT engine's only size rule is its profile; TensorRT is not
+    # installed here, so the ONNX model stands in for the engine and gets
+    # the profile an engine would report.
+    from keras_scaleattn.export.tensorrt_engine import EngineProfile
+
+    runtime = SegmentationRuntime(exports["onnx"], fit="letterbox")
+    runtime._backend.profile = EngineProfile((1, 41, 41), (1, 57, 57),
+                                             (2, 73, 73))
+    # 100x60 is too tall: shrunk by 0.73 to 73x44, no padding needed.
+    assert runtime.fit_plan(100, 60) == ((73, 44), (73, 44))
+    # 30x50 is too short: padded to the profile's 41 rows, not enlarged.
+    assert runtime.fit_plan(30, 50) == ((30, 50), (41, 50))
+    assert runtime.fit_plan(50, 60) is None
+    for shape in ((100, 60), (30, 50)):
+        images = rng.integers(0, 256, size=(3,) + shape + (3,), dtype=np.uint8)
+        out = runtime(images)   # 3 images: chunks of the profile's batch 2
+        assert out["class_map"].shape == (3,) + shape
+        plan = runtime.fit_plan(*shape)
+        expected = _reference(keras_runtime, images[2], *plan)
+        np.testing.assert_allclose(out["probabilities"][2], expected,
+                                   atol=1e-5)
+    exact = SegmentationRuntime(exports["onnx"])
+    exact._backend.profile = runtime._backend.profile
+    with pytest.raises(ValueError, match="profile: height 41-73.*fit='letterbox'"):
+        exact(np.zeros((100, 60, 3), np.uint8))
