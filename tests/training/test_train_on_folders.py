@@ -103,6 +103,26 @@ def test_voc_layout_with_own_classes_trains_evaluates_and_draws(tmp_path):
 
 
 @pytest.mark.slow
+def test_comparison_on_a_voc_layout_folder(tmp_path):
+    from keras_scaleattn.training.paper_comparison import run_comparison
+
+    root = tmp_path / "VOC2012"
+    _voc_folder(str(root), np.random.default_rng(3))
+    config = tiny_config(
+        tmp_path / "base",
+        data={"dataset": "voc2012", "data_dir": str(root), "num_classes": 3,
+              "num_train_examples": None, "num_eval_examples": None})
+    out = tmp_path / "cmp"
+    results = run_comparison(config, out, variants=("single", "attention_esupv"),
+                             size_thresholds=(100, 400), num_pictures=1,
+                             verbose=0)
+    # Class ids name the classes (VOC's 21 names do not fit 3).
+    assert list(results["single"]["per_class_iou"]) == ["0", "1", "2"]
+    assert "| attention + E-Supv |" in (out / "results.md").read_text()
+    assert (out / "pictures" / "attention_esupv_0.png").exists()
+
+
+@pytest.mark.slow
 def test_glob_folders_train(tmp_path):
     rng = np.random.default_rng(1)
     for i, (height, width) in enumerate(SIZES[:4]):
