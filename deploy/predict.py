@@ -10,7 +10,8 @@ or a TensorRT `.engine` / `.plan`. For each image `photos/x.jpg` it writes
 model does not take (a fixed-size TFLite model, a TensorRT engine's profile,
 below the smallest size) are letterboxed: resized keeping their aspect ratio
 and padded to fit, and the masks mapped back (`--fit exact` makes them an
-error instead).
+error instead); `--max-size N` also shrinks photos larger than N pixels on a
+side, to bound a dynamic model's memory and time.
 """
 
 import argparse
@@ -34,6 +35,9 @@ def parse_args(argv=None):
                         help="overlay opacity")
     parser.add_argument("--num-threads", type=int, default=None,
                         help="LiteRT threads")
+    parser.add_argument("--max-size", type=int, default=None,
+                        help="with --fit letterbox, also shrink images "
+                             "larger than this (pixels, each side)")
     parser.add_argument("--fit", choices=("letterbox", "exact"),
                         default="letterbox",
                         help="images of a size the model does not take: "
@@ -45,7 +49,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     runtime = SegmentationRuntime(args.model, num_threads=args.num_threads,
-                                  fit=args.fit)
+                                  fit=args.fit, max_size=args.max_size)
     written = predict_folder(runtime, args.images, args.out_dir,
                              alpha=args.alpha, log=print)
     print(f"{len(written)} images segmented with {runtime.kind} "

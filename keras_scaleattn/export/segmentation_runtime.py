@@ -273,11 +273,16 @@ class SegmentationRuntime:
         fit: str. `"exact"`: images of a size the model does not take are
             an error. `"letterbox"`: they are fitted (see above). Defaults
             to `"exact"`.
+        max_size: int, `(height, width)` or None. With `fit="letterbox"`,
+            images larger than this are also shrunk to fit inside it (to
+            bound the memory and time a large photo takes on a dynamic
+            model). Defaults to None.
 
     Raises:
         FileNotFoundError: if `path` does not exist.
         ValueError: for a truncated file, a file of another kind, a
-            directory that is not a SavedModel, or an unknown `fit`.
+            directory that is not a SavedModel, an unknown `fit`, or a
+            `max_size` without `fit="letterbox"`.
         ImportError: for a TensorRT engine without TensorRT.
 
     Example:
@@ -288,11 +293,19 @@ class SegmentationRuntime:
     ((2, 65, 97), dtype('float32'))
     """
 
-    def __init__(self, path, num_threads=None, providers=None, fit="exact"):
+    def __init__(self, path, num_threads=None, providers=None, fit="exact",
+                 max_size=None):
         if fit not in FITS:
             raise ValueError(
                 f"`fit` must be one of {list(FITS)}. Received: fit={fit!r}")
+        if max_size is not None and fit != "letterbox":
+            raise ValueError(
+                "`max_size` shrinks images only with fit='letterbox'. "
+                f"Received: max_size={max_size!r}, fit={fit!r}")
+        # Checked now, not at the first image.
+        letterbox_plan(1, 1, max_size=max_size)
         self.fit = fit
+        self.max_size = max_size
         self.path = os.fspath(path)
         self.kind = detect_model_kind(self.path)
         if self.kind == "keras":
@@ -337,11 +350,16 @@ class SegmentationRuntime:
         if self.fit == "exact":
             return None
         min_size = self.min_input_size
-        max_size = None
+        max_size = self.max_size
+        if isinstance(max_size, int):
+            max_size = (max_size, max_size)
         if self.profile is not None:
             low, high = self.profile.min_shape, self.profile.max_shape
             min_size = (max(low[1], min_size or 1), max(low[2], min_size or 1))
-            max_size = (high[1], high[2])
+            if max_size is not None:
+                max_size = (min(high[1], max_size[0]), min(high[2], max_size[1]))
+            else:
+                max_size = (high[1], high[2])
         return letterbox_plan(height, width, fixed_size=self.fixed_size,
                               min_size=min_size, max_size=max_size)
 
@@ -423,4 +441,4 @@ class SegmentationRuntime:
 
     def __repr__(self):
         return (f"SegmentationRuntime(kind={self.kind!r}, path={self.path!r}, "
-                f"fit={self.fit!r})")
+                f"fit={self.fit!r}, max_size={self.max_size!r})")

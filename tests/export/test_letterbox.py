@@ -208,3 +208,29 @@ def test_tensorrt_profile_shrinks_large_and_pads_small_images(
     exact._backend.profile = runtime._backend.profile
     with pytest.raises(ValueError, match="profile: height 41-73.*fit='letterbox'"):
         exact(np.zeros((100, 60, 3), np.uint8))
+
+
+@pytest.mark.slow
+def test_max_size_bounds_large_photos_on_a_dynamic_model(keras_runtime, rng):
+    runtime = SegmentationRuntime(keras_runtime.path, fit="letterbox",
+                                  max_size=48)
+    assert runtime.min_input_size == 33
+    # 60x90 -> 32x48 (x 0.533), then padded to the model's 33 rows.
+    plan = runtime.fit_plan(60, 90)
+    assert plan == ((32, 48), (33, 48))
+    image = rng.integers(0, 256, size=(60, 90, 3), dtype=np.uint8)
+    out = runtime(image)
+    assert out["class_map"].shape == (60, 90)
+    np.testing.assert_allclose(out["probabilities"],
+                               _reference(keras_runtime, image, *plan),
+                               atol=1e-6)
+    assert runtime.fit_plan(40, 48) is None
+
+
+def test_max_size_needs_letterbox_and_a_positive_size(tmp_path):
+    with pytest.raises(ValueError, match="`max_size` shrinks images only with "
+                                         "fit='letterbox'"):
+        SegmentationRuntime(tmp_path / "model.onnx", max_size=512)
+    with pytest.raises(ValueError, match="`max_size` must be a positive int"):
+        SegmentationRuntime(tmp_path / "model.onnx", fit="letterbox",
+                            max_size=0)
