@@ -12,6 +12,10 @@ agreement of the class maps) and writes `<out-dir>/parity_report.json`.
 int8 formats are calibrated on `--calibration-images` images of
 `--images DIR` (or the synthetic training set). Exits with status 1 if an
 artifact is outside its precision's tolerance (`export/parity.py`).
+
+`--fixed-size` is a side (`513`) or `HEIGHTxWIDTH` (`385x513`, a 3:4 camera
+frame), for phone delegates that want one input shape; other image sizes
+are letterboxed to it by `SegmentationRuntime(..., fit="letterbox")`.
 """
 
 import argparse
@@ -25,6 +29,16 @@ from keras_scaleattn.export.images import sample_images
 from keras_scaleattn.export.parity import parity_table
 
 
+def fixed_size(text):
+    """`"513"` -> 513, `"385x513"` -> (385, 513); argparse reports errors."""
+    parts = text.lower().split("x")
+    if len(parts) in (1, 2) and all(p.isdigit() and int(p) > 0 for p in parts):
+        sizes = [int(p) for p in parts]
+        return sizes[0] if len(sizes) == 1 else tuple(sizes)
+    raise argparse.ArgumentTypeError(
+        f"must be a side (513) or HEIGHTxWIDTH (385x513) in pixels, got {text!r}")
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -33,8 +47,9 @@ def parse_args(argv=None):
     parser.add_argument("--out-dir", required=True, help="output directory")
     parser.add_argument("--formats", default=",".join(FORMATS),
                         help=f"comma-separated subset of {','.join(FORMATS)}")
-    parser.add_argument("--fixed-size", type=int, default=None,
-                        help="also write TFLite models for this square size")
+    parser.add_argument("--fixed-size", type=fixed_size, default=None,
+                        help="also write TFLite models for this size: a side "
+                             "(513) or HEIGHTxWIDTH (385x513)")
     parser.add_argument("--parity-images", type=int, default=8,
                         help="images for the parity check (0: skip)")
     parser.add_argument("--images", default=None,

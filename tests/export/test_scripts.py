@@ -27,25 +27,42 @@ def test_export_script_writes_artifacts_and_report(tiny_model_path, tmp_path,
     out_dir = tmp_path / "exports"
     code = load_script("export").main([
         "--model", tiny_model_path, "--out-dir", str(out_dir),
-        "--formats", "onnx,tflite_int8", "--fixed-size", "41",
+        "--formats", "onnx,tflite_int8", "--fixed-size", "41x49",
         "--parity-images", "1", "--synthetic-size", "97",
         "--calibration-images", "4"])
     assert code == 0
     assert sorted(os.listdir(out_dir)) == [
-        "model.onnx", "model_41_int8.tflite", "model_int8.tflite",
+        "model.onnx", "model_41x49_int8.tflite", "model_int8.tflite",
         "parity_report.json"]
     report = json.loads((out_dir / "parity_report.json").read_text())
     assert report["passed"] is True
     rows = {row["name"]: row for row in report["artifacts"]}
     assert rows["model.onnx"]["max_probability_delta"] < 1e-4
-    assert rows["model_41_int8.tflite"]["image_size"] == [41, 41]
+    assert rows["model_41x49_int8.tflite"]["image_size"] == [41, 49]
     graph = report["graphs"]["model.onnx"]
     assert len(graph["dilated_convs"]) == 8
-    assert report["graphs"]["model_41_int8.tflite"]["operators"].get(
+    assert report["graphs"]["model_41x49_int8.tflite"]["operators"].get(
         "SPACE_TO_BATCH_ND", 0) == 0
     printed = capsys.readouterr().out
     assert "| model.onnx | float32 | any |" in printed
     assert_no_temporaries(out_dir)
+
+
+@pytest.mark.parametrize("text, size", [("513", 513), ("385x513", (385, 513)),
+                                        ("41X49", (41, 49))])
+def test_fixed_size_is_a_side_or_height_x_width(text, size):
+    assert load_script("export").parse_args(
+        ["--model", "m.keras", "--out-dir", "o", "--fixed-size", text]
+    ).fixed_size == size
+
+
+@pytest.mark.parametrize("text", ["0", "41x", "x49", "41x49x3", "-5", "a"])
+def test_bad_fixed_size_is_an_argparse_error(text, capsys):
+    with pytest.raises(SystemExit) as info:
+        load_script("export").parse_args(
+            ["--model", "m.keras", "--out-dir", "o", "--fixed-size", text])
+    assert info.value.code == 2
+    assert "--fixed-size: must be a side (513) or HEIGHTxWIDTH" in capsys.readouterr().err
 
 
 @pytest.mark.slow
