@@ -351,7 +351,7 @@ class SegmentationRuntime:
             return None
         min_size = self.min_input_size
         max_size = self.max_size
-        if isinstance(max_size, int):
+        if max_size is not None and not isinstance(max_size, (tuple, list)):
             max_size = (max_size, max_size)
         if self.profile is not None:
             low, high = self.profile.min_shape, self.profile.max_shape

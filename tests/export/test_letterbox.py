@@ -213,7 +213,7 @@ def test_tensorrt_profile_shrinks_large_and_pads_small_images(
 @pytest.mark.slow
 def test_max_size_bounds_large_photos_on_a_dynamic_model(keras_runtime, rng):
     runtime = SegmentationRuntime(keras_runtime.path, fit="letterbox",
-                                  max_size=48)
+                                  max_size=np.int64(48))
     assert runtime.min_input_size == 33
     # 60x90 -> 32x48 (x 0.533), then padded to the model's 33 rows.
     plan = runtime.fit_plan(60, 90)
