@@ -8,6 +8,12 @@ object size (`data.size_thresholds`), for attention models the mean
 weight of each scale by object size, and for models with extra supervision
 each scale's own accuracy and score level by object size; `--json` and
 `--markdown` write them (atomically). `--flip` averages with mirrored images (the paper does not).
+
+`--model` may also be an exported model (SavedModel directory, `.tflite`,
+`.onnx`, TensorRT `.engine` / `.plan`): the mIoU the deployed artifact gets,
+at its own precision (int8, float16), on the same data. A fixed-size TFLite
+model letterboxes images of other sizes (`SegmentationRuntime(...,
+fit="letterbox")`).
 """
 
 import argparse
@@ -62,7 +68,9 @@ def results_markdown(results):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Evaluate a trained ScaleAttentionSegmenter.")
-    parser.add_argument("--model", required=True, help="a .keras file")
+    parser.add_argument("--model", required=True,
+                        help="a .keras file, or an exported model (SavedModel "
+                             "dir, .tflite, .onnx, .engine, .plan)")
     parser.add_argument("--config", required=True,
                         help="the YAML experiment naming the dataset")
     parser.add_argument("--flip", action="store_true")
@@ -72,14 +80,21 @@ def main(argv=None):
     args = parser.parse_args(argv)
     # A missing file or a bad key or value: run_script prints it, exit 2.
     config = load_config(args.config, args.overrides)
-    if not os.path.isfile(args.model):
+    if not os.path.exists(args.model):
         parser.exit(2, f"error: --model does not exist: {args.model!r}\n")
 
     import keras
 
     import keras_scaleattn  # noqa: F401  (registers the model's classes)
+    from keras_scaleattn.export.segmentation_runtime import SegmentationRuntime
+    from keras_scaleattn.export.segmentation_runtime import detect_model_kind
 
-    model = keras.models.load_model(args.model)
+    if detect_model_kind(args.model) == "keras":
+        model = keras.models.load_model(args.model)
+    else:
+        model = SegmentationRuntime(args.model, fit="letterbox")
+        print(f"Evaluating the exported {model.kind} model "
+              f"({model.metadata.get('precision', 'unknown')} precision).")
     _, source = build_sources(config)
     results = evaluate_segmenter(
         model, build_eval_dataset(config, source), config.data.num_classes,

@@ -53,6 +53,26 @@ def compiled_full_resolution(model, flip=False, scale_logits=False):
     return run
 
 
+def _runtime_predict(runtime, flip):
+    """Full-resolution outputs of an exported model, optionally flip-averaged
+    (the probabilities and attention of the mirrored images, mirrored back,
+    as `full_resolution_outputs`)."""
+
+    def predict(images):
+        outputs = runtime(images)
+        if not flip:
+            return outputs
+        mirrored = runtime(images[:, :, ::-1])
+        averaged = {name: (outputs[name] + mirrored[name][:, :, ::-1]) / 2.0
+                    for name in ("probabilities", "attention")
+                    if name in outputs}
+        averaged["class_map"] = np.argmax(
+            averaged["probabilities"], axis=-1).astype(np.int32)
+        return averaged
+
+    return predict
+
+
 def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
                        size_thresholds=(32**2, 96**2), flip=False,
                        ignore_label=255, max_batches=None, verbose=1):
@@ -63,7 +83,13 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
     labels, ignoring `ignore_label`.
 
     Args:
-        model: a `ScaleAttentionSegmenter`.
+        model: a `ScaleAttentionSegmenter`, or an exported model as a
+            `keras_scaleattn.export.SegmentationRuntime` (SavedModel, TFLite,
+            ONNX, TensorRT), which computes the same full-resolution outputs
+            at its own precision; its scales come from the export's
+            metadata, and each scale's own scores (`scales_by_size`) are not
+            exported. A fixed-size model needs `fit="letterbox"` for images
+            of other sizes.
         dataset: iterable of `(images [B, H, W, 3], labels [B, H, W])`
             batches (e.g. `make_pipeline(source, training=False)`).
         num_classes: int. Number of classes.
@@ -96,18 +122,26 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
         num_classes, ignore_label=ignore_label, class_names=class_names)
     by_size = ObjectSizeMIoU(num_classes, thresholds=size_thresholds,
                              ignore_label=ignore_label, class_names=class_names)
-    has_attention = "attention" in model.output_names
+    if isinstance(model, keras.Model):
+        has_attention = "attention" in model.output_names
+        scales = list(getattr(model, "scales", ()))
+        has_scale_logits = len(scales) > 1 and all(
+            scale_output_name(i) in model.output_names
+            for i in range(len(scales)))
+        predict = compiled_full_resolution(model, flip=flip,
+                                           scale_logits=has_scale_logits)
+    else:
+        metadata = getattr(model, "metadata", None) or {}
+        has_attention = bool(metadata.get("has_attention"))
+        scales = list(metadata.get("scales") or ())
+        has_scale_logits = False
+        predict = _runtime_predict(model, flip)
     attention = (AttentionBySize(thresholds=size_thresholds,
                                  ignore_label=ignore_label)
                  if has_attention else None)
-    scales = list(getattr(model, "scales", ()))
-    has_scale_logits = len(scales) > 1 and all(
-        scale_output_name(i) in model.output_names for i in range(len(scales)))
     scale_scores = (ScaleScoresBySize(thresholds=size_thresholds,
                                       ignore_label=ignore_label)
                     if has_scale_logits else None)
-    predict = compiled_full_resolution(model, flip=flip,
-                                       scale_logits=has_scale_logits)
     progress = keras.utils.Progbar(None, verbose=verbose, unit_name="batch")
     num_images = 0
     for index, (images, labels) in enumerate(dataset):
@@ -133,8 +167,8 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
     results.pop("confusion_matrix", None)
     results["by_size"] = by_size.result()
     if attention is not None:
-        results["attention_by_size"] = attention.result(model.scales)
+        results["attention_by_size"] = attention.result(scales)
     if scale_scores is not None:
-        results["scales_by_size"] = scale_scores.result(model.scales)
+        results["scales_by_size"] = scale_scores.result(scales)
     results["num_images"] = num_images
     return results
