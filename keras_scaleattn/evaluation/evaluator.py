@@ -103,7 +103,8 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
 
     Returns:
         dict: `miou`, `per_class_iou`, `pixel_accuracy`, `mean_class_accuracy`,
-        `by_size` (`{bucket: {"miou", "pixel_accuracy", "num_pixels",
+        `confusion_matrix` (int64 `[C, C]` pixel counts, rows the ground
+        truth and columns the prediction, for error analysis), `by_size` (`{bucket: {"miou", "pixel_accuracy", "num_pixels",
         "num_objects", ...}}`), `attention_by_size` (`{bucket: {scale:
         mean weight}}`, models with attention only), `scales_by_size`
         (`{bucket: {scale: {"accuracy", "level"}}}`: each scale's own
@@ -164,7 +165,6 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
     if num_images == 0:
         raise ValueError("`dataset` yielded no images to evaluate.")
     results = confusion.result()
-    results.pop("confusion_matrix", None)
     results["by_size"] = by_size.result()
     if attention is not None:
         results["attention_by_size"] = attention.result(scales)

@@ -100,6 +100,10 @@ def test_voc_layout_with_own_classes_trains_evaluates_and_draws(tmp_path):
     # are the objects of the by-size figures (all "small" here).
     assert stored["num_images"] == 2
     assert sum(b["num_objects"] for b in stored["by_size"].values()) == 4
+    # Every labelled pixel (all but the 255 band) was counted once.
+    expected = sum(h * (w - 2) for h, w in SIZES[4:])
+    assert np.asarray(stored["confusion_matrix"]).shape == (3, 3)
+    assert int(np.sum(stored["confusion_matrix"])) == expected
 
 
 @pytest.mark.slow
