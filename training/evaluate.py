@@ -8,7 +8,8 @@ object size (`data.size_thresholds`), for attention models the mean
 weight of each scale by object size, and for models with extra supervision
 each scale's own accuracy and score level by object size; `--json` and
 `--markdown` write them (atomically), the JSON with the confusion matrix
-(pixels; rows ground truth, columns prediction). `--flip` averages with mirrored images (the paper does not).
+(pixels; rows ground truth, columns prediction). `--flip` averages with
+mirrored images (the paper does not).
 
 `--model` may also be an exported model (SavedModel directory, `.tflite`,
 `.onnx`, TensorRT `.engine` / `.plan`): the mIoU the deployed artifact gets,

@@ -104,8 +104,9 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
     Returns:
         dict: `miou`, `per_class_iou`, `pixel_accuracy`, `mean_class_accuracy`,
         `confusion_matrix` (int64 `[C, C]` pixel counts, rows the ground
-        truth and columns the prediction, for error analysis), `by_size` (`{bucket: {"miou", "pixel_accuracy", "num_pixels",
-        "num_objects", ...}}`), `attention_by_size` (`{bucket: {scale:
+        truth and columns the prediction, for error analysis), `by_size`
+        (`{bucket: {"miou", "pixel_accuracy", "num_pixels", "num_objects",
+        ...}}`), `attention_by_size` (`{bucket: {scale:
         mean weight}}`, models with attention only), `scales_by_size`
         (`{bucket: {scale: {"accuracy", "level"}}}`: each scale's own
         score map, see `ScaleScoresBySize`; models with extra supervision
