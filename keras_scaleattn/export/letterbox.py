@@ -30,7 +30,25 @@ def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _pair(value, name):
+def size_pair(value, name):
+    """A size argument as `(height, width)`, or None.
+
+    Args:
+        value: None, a positive int (a square) or a pair of positive ints
+            (NumPy ints too).
+        name: str. The argument's name, for the error message.
+
+    Returns:
+        None or a tuple of two Python ints.
+
+    Raises:
+        ValueError: naming `name` and the value, for anything else.
+
+    Example:
+
+    >>> size_pair(513, "max_size"), size_pair([385, 513], "max_size")
+    ((513, 513), (385, 513))
+    """
     if value is None:
         return None
     pair = (value, value) if _is_int(value) else value
@@ -85,9 +103,9 @@ def letterbox_plan(height, width, fixed_size=None, min_size=None,
             "`height` and `width` must be positive ints. Received: "
             f"height={height!r}, width={width!r}")
     height, width = int(height), int(width)
-    fixed_size = _pair(fixed_size, "fixed_size")
-    min_size = _pair(min_size, "min_size")
-    max_size = _pair(max_size, "max_size")
+    fixed_size = size_pair(fixed_size, "fixed_size")
+    min_size = size_pair(min_size, "min_size")
+    max_size = size_pair(max_size, "max_size")
     if fixed_size is not None:
         scale = min(fixed_size[0] / height, fixed_size[1] / width)
         limit, padded = fixed_size, fixed_size

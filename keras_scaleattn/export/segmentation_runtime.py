@@ -19,6 +19,7 @@ from keras_scaleattn.export.images import prepare_images
 from keras_scaleattn.export.letterbox import letterbox_images
 from keras_scaleattn.export.letterbox import letterbox_plan
 from keras_scaleattn.export.letterbox import restore_outputs
+from keras_scaleattn.export.letterbox import size_pair
 from keras_scaleattn.export.serving import METADATA_KEY
 from keras_scaleattn.export.serving import OUTPUT_NAMES
 
@@ -302,10 +303,8 @@ class SegmentationRuntime:
             raise ValueError(
                 "`max_size` shrinks images only with fit='letterbox'. "
                 f"Received: max_size={max_size!r}, fit={fit!r}")
-        # Checked now, not at the first image.
-        letterbox_plan(1, 1, max_size=max_size)
         self.fit = fit
-        self.max_size = max_size
+        self.max_size = size_pair(max_size, "max_size")
         self.path = os.fspath(path)
         self.kind = detect_model_kind(self.path)
         if self.kind == "keras":
@@ -351,8 +350,6 @@ class SegmentationRuntime:
             return None
         min_size = self.min_input_size
         max_size = self.max_size
-        if max_size is not None and not isinstance(max_size, (tuple, list)):
-            max_size = (max_size, max_size)
         if self.profile is not None:
             low, high = self.profile.min_shape, self.profile.max_shape
             min_size = (max(low[1], min_size or 1), max(low[2], min_size or 1))
