@@ -24,7 +24,6 @@ from keras_scaleattn.cli import run_script
 from keras_scaleattn.training import load_config
 from keras_scaleattn.training.paper_comparison import DEFAULT_VARIANTS
 from keras_scaleattn.training.paper_comparison import VARIANTS
-from keras_scaleattn.training.paper_comparison import check_seeds
 from keras_scaleattn.training.paper_comparison import check_variants
 from keras_scaleattn.training.paper_comparison import run_comparison
 from keras_scaleattn.training.paper_comparison import run_seeded_comparison
@@ -58,8 +57,9 @@ def main(argv=None):
                        size_thresholds=thresholds, num_pictures=args.pictures)
         print(f"Wrote {args.out_dir}/results.md, results.json and pictures/")
         return 0
-    seeds = check_seeds(_parse_seeds(args.seeds))
-    run_seeded_comparison(config, args.out_dir, seeds, variants=variants,
+    # run_seeded_comparison checks the seeds before any work.
+    run_seeded_comparison(config, args.out_dir, _parse_seeds(args.seeds),
+                          variants=variants,
                           size_thresholds=thresholds,
                           num_pictures=args.pictures)
     print(f"Wrote {args.out_dir}/seed_<N>/ and {args.out_dir}/summary.md, "

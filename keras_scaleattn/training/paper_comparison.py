@@ -196,7 +196,6 @@ def run_comparison(config, out_dir, variants=DEFAULT_VARIANTS,
     return all_results
 
 
-
 def check_seeds(seeds):
     """Validates training seeds: distinct ints >= 0; returns them as a tuple."""
     seeds = tuple(seeds)
