@@ -73,6 +73,25 @@ def _runtime_predict(runtime, flip):
     return predict
 
 
+def _known_num_batches(dataset, max_batches):
+    """The number of batches `evaluate_segmenter` will read, or None.
+
+    Known for a `tf.data.Dataset` of finite, known cardinality and for
+    sequences; None (an open-ended progress bar) for generators and for
+    datasets whose length TensorFlow cannot tell (e.g. after `filter`).
+    """
+    if hasattr(dataset, "cardinality"):
+        count = int(dataset.cardinality())
+        count = count if count >= 0 else None
+    elif hasattr(dataset, "__len__"):
+        count = len(dataset)
+    else:
+        count = None
+    if count is not None and max_batches is not None:
+        count = min(count, max_batches)
+    return count
+
+
 def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
                        size_thresholds=(32**2, 96**2), flip=False,
                        ignore_label=255, max_batches=None, verbose=1):
@@ -144,7 +163,8 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
     scale_scores = (ScaleScoresBySize(thresholds=size_thresholds,
                                       ignore_label=ignore_label)
                     if has_scale_logits else None)
-    progress = keras.utils.Progbar(None, verbose=verbose, unit_name="batch")
+    progress = keras.utils.Progbar(_known_num_batches(dataset, max_batches),
+                                   verbose=verbose, unit_name="batch")
     num_images = 0
     for index, (images, labels) in enumerate(dataset):
         if max_batches is not None and index >= max_batches:

@@ -84,3 +84,22 @@ def test_max_batches_and_empty_dataset(rng):
     assert results["num_images"] == 2
     with pytest.raises(ValueError, match="no images"):
         evaluate_segmenter(model, [], 3, verbose=0)
+
+
+def test_progress_bar_counts_known_number_of_batches(rng, capsys):
+    import tensorflow as tf
+
+    from keras_scaleattn.evaluation.evaluator import _known_num_batches
+
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0,), **TINY)
+    batches = _batches(rng, [(33, 33)] * 3)
+    evaluate_segmenter(model, batches, 3, max_batches=2, verbose=1)
+    assert "2/2" in capsys.readouterr().out
+    # tf.data: known when TensorFlow knows the length, open-ended otherwise.
+    images = np.stack([b[0] for b in batches]).reshape(-1, 33, 33, 3)
+    labels = np.stack([b[1] for b in batches]).reshape(-1, 33, 33)
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(2)
+    assert _known_num_batches(dataset, None) == 3
+    assert _known_num_batches(dataset, 5) == 3
+    assert _known_num_batches(dataset.filter(lambda x, y: True), 2) is None
+    assert _known_num_batches(iter(batches), None) is None
