@@ -1,6 +1,43 @@
 """What the command-line scripts in training/ and deploy/ share."""
 
+import re
 import sys
+
+# A `tf.debugging.Assert` message: "assertion failed: [piece] [piece] ...".
+_ASSERTION = re.compile(r"assertion failed: (\[.*\])")
+# A Python error raised inside a `tf.py_function` / `tf.numpy_function`.
+_PY_ERROR = re.compile(r"\b(ValueError|FileNotFoundError): (.+)")
+
+
+def data_error_message(error):
+    """The user's message inside a TensorFlow error from the data pipeline.
+
+    The pipeline checks each image and mask inside the `tf.data` graph
+    (`tf.debugging.Assert` with the file names, or a `ValueError` raised by
+    the Python decoder), so a bad file reaches the script as a TensorFlow
+    `InvalidArgumentError` whose message buries that line under the
+    iterator's description and op names.
+
+    Args:
+        error: an exception.
+
+    Returns:
+        str, the check's own message (e.g. "Label values must be in [0, 3)
+        ... in image a.jpg, mask a.png"), or None when `error` is not a
+        TensorFlow error carrying a data check (a bug, to be shown whole).
+    """
+    if not type(error).__module__.startswith("tensorflow"):
+        return None
+    message = getattr(error, "message", None) or str(error)
+    match = _ASSERTION.search(message)
+    if match:
+        # "[a] [b] [c]" -> "a b c"; the pieces are the Assert's data list.
+        pieces = match.group(1)[1:-1].split("] [")
+        return " ".join(pieces).replace(" ;", ";")
+    match = _PY_ERROR.search(message)
+    if match:
+        return match.group(2).strip()
+    return None
 
 
 def run_script(main, argv=None):
@@ -8,7 +45,11 @@ def run_script(main, argv=None):
 
     The package raises `FileNotFoundError` and `ValueError` with messages
     naming the argument, file and value; a person at a terminal needs those
-    lines, not the stack under them.
+    lines, not the stack under them. The same holds for the operating
+    system's errors on the user's paths (`OSError`: permission denied, a
+    file where a folder was expected) and for a bad image or mask found by
+    the data pipeline's checks during training or evaluation (see
+    `data_error_message`).
 
     Args:
         main: callable `argv -> exit status`.
@@ -19,6 +60,12 @@ def run_script(main, argv=None):
     """
     try:
         return main(argv)
-    except (FileNotFoundError, ValueError) as error:
+    except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:
+        message = data_error_message(error)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
         return 2
