@@ -24,6 +24,7 @@ import os
 import numpy as np
 import tensorflow as tf
 from PIL import Image
+from PIL import ImageOps
 
 from keras_scaleattn.data.validation import check_example
 from keras_scaleattn.data.validation import check_int
@@ -77,7 +78,7 @@ def _rgb_array(img, path):
     return np.asarray(img, dtype=np.uint8)
 
 
-def read_image_file(path):
+def read_image_file(path, *, apply_exif_orientation=False):
     """Reads an image file as a uint8 RGB array.
 
     Grayscale, palette and CMYK images are converted to RGB; an alpha
@@ -87,8 +88,20 @@ def read_image_file(path):
     `round(value / 257)`, so that 65535 is white (255) and 32768 is
     mid-grey (128); 48-bit RGB PNGs are read by PIL as their high bytes.
 
+    By default the pixels are the file's stored grid and an EXIF
+    Orientation tag is ignored: training reads images this way, since
+    annotation masks are drawn on the stored grid (PASCAL VOC has no
+    rotated images) and an image rotated without its mask would no longer
+    match it. Prediction (`keras_scaleattn.export.images.read_images`)
+    applies the tag, so that a phone photo is segmented upright, as
+    viewers show it.
+
     Args:
         path: str or bytes. The image file.
+        apply_exif_orientation: bool. If True, rotate / flip the image as
+            its EXIF Orientation tag says (`PIL.ImageOps.exif_transpose`):
+            a 100x60 (WxH) JPEG with Orientation 6 becomes 60x100. Defaults
+            to False (the stored grid).
 
     Returns:
         numpy uint8 array `[H, W, 3]`.
@@ -110,6 +123,8 @@ def read_image_file(path):
     try:
         with Image.open(path) as img:
             img.load()
+            if apply_exif_orientation:
+                img = ImageOps.exif_transpose(img)
             array = _rgb_array(img, path)
     except (OSError, ValueError, SyntaxError) as error:
         if isinstance(error, _ImageModeError):

@@ -110,15 +110,25 @@ def list_image_files(folder):
 
 
 def read_images(paths):
-    """Reads image files as uint8 RGB arrays (see `read_image_file`).
+    """Reads image files as uint8 RGB arrays, upright (see `read_image_file`).
+
+    The EXIF Orientation tag is applied (`apply_exif_orientation=True`):
+    a phone photo stored sideways with Orientation 6 is read as it is
+    displayed, so the model sees it upright and the masks written for it
+    have its displayed size. Training reads the stored grid instead (masks
+    are drawn on it).
 
     Args:
         paths: iterable of str paths.
 
     Returns:
         list of uint8 arrays `[H, W, 3]`.
+
+    Raises:
+        ValueError: if a file cannot be decoded; the message names it.
     """
-    return [read_image_file(path) for path in paths]
+    return [read_image_file(path, apply_exif_orientation=True)
+            for path in paths]
 
 
 def sample_images(folder=None, num_images=8, image_size=129, split="val"):
