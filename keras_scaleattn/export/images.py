@@ -84,6 +84,9 @@ def prepare_images(images):
 def list_image_files(folder):
     """Sorted image files (by extension) directly inside `folder`.
 
+    Hidden files (names starting with "."), such as the `._IMG_1.jpg`
+    resource forks macOS leaves on shared drives, are not listed.
+
     Args:
         folder: str or os.PathLike. A directory.
 
@@ -100,10 +103,12 @@ def list_image_files(folder):
     paths = sorted(
         os.path.join(folder, name) for name in os.listdir(folder)
         if name.lower().endswith(IMAGE_EXTENSIONS)
+        and not name.startswith(".")
         and os.path.isfile(os.path.join(folder, name)))
     if not paths:
         raise ValueError(
-            f"`folder` holds no image file ({', '.join(IMAGE_EXTENSIONS)}). "
+            f"`folder` holds no image file ({', '.join(IMAGE_EXTENSIONS)}; "
+            "hidden files, named '.*', are skipped). "
             f"Received: folder={folder!r}"
         )
     return paths
