@@ -107,11 +107,12 @@ def read_image_file(path, *, apply_exif_orientation=False):
         numpy uint8 array `[H, W, 3]`.
 
     Raises:
-        ValueError: if the file cannot be opened or decoded (corrupt or
-            truncated), is a floating-point image (PIL mode "F": no single
-            convention says which value is white), or a 32-bit integer
-            image with values outside [0, 65535]; the message names the
-            file.
+        ValueError: if the file cannot be opened or decoded (corrupt,
+            truncated, or a header claiming over twice PIL's
+            `Image.MAX_IMAGE_PIXELS`), is a floating-point image (PIL mode
+            "F": no single convention says which value is white), or a
+            32-bit integer image with values outside [0, 65535]; the
+            message names the file.
 
     Example:
 
@@ -126,7 +127,8 @@ def read_image_file(path, *, apply_exif_orientation=False):
             if apply_exif_orientation:
                 img = ImageOps.exif_transpose(img)
             array = _rgb_array(img, path)
-    except (OSError, ValueError, SyntaxError) as error:
+    except (OSError, ValueError, SyntaxError,
+            Image.DecompressionBombError) as error:
         if isinstance(error, _ImageModeError):
             raise
         raise ValueError(

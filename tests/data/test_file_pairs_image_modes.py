@@ -128,3 +128,16 @@ def test_training_pairs_read_16_bit_images_scaled(tmp_path, rng):
                            num_classes=2)
     (image, label), = list(ds.as_numpy_iterator())
     np.testing.assert_array_equal(image, _expected_rgb(gray))
+
+
+def test_decompression_bomb_header_is_a_value_error_naming_the_file(
+        tmp_path):
+    # 20000 x 20000 pixels: over twice PIL's MAX_IMAGE_PIXELS, refused by
+    # Image.open from the header alone.
+    path = tmp_path / "bomb.png"
+    header = struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
+                     + _png_chunk(b"IEND", b""))
+    with pytest.raises(ValueError, match=r"Cannot decode image file "
+                       r"'.*bomb\.png': .*decompression bomb"):
+        read_image_file(str(path))
