@@ -12,6 +12,14 @@ below the smallest size) are letterboxed: resized keeping their aspect ratio
 and padded to fit, and the masks mapped back (`--fit exact` makes them an
 error instead); `--max-size N` also shrinks photos larger than N pixels on a
 side, to bound a dynamic model's memory and time.
+
+Photos are read upright (their EXIF orientation applied). When two images
+share a stem (`x.jpg`, `x.png`) their outputs keep the extension
+(`x.jpg_mask.png`, `x.png_mask.png`). Hidden files (`.*`) and files named
+`*_mask.png` / `*_overlay.png` (outputs of an earlier run, say with
+`--out-dir` the images folder) are skipped. An image that cannot be read
+(corrupt, truncated) is reported and the others still run; the exit status
+is then 1, after the summary.
 """
 
 import argparse
@@ -50,10 +58,22 @@ def main(argv=None):
     args = parse_args(argv)
     runtime = SegmentationRuntime(args.model, num_threads=args.num_threads,
                                   fit=args.fit, max_size=args.max_size)
-    written = predict_folder(runtime, args.images, args.out_dir,
-                             alpha=args.alpha, log=print)
-    print(f"{len(written)} images segmented with {runtime.kind} "
-          f"({args.model}) into {args.out_dir}")
+    result = predict_folder(runtime, args.images, args.out_dir,
+                            alpha=args.alpha, log=print)
+    summary = (f"{len(result.written)} images segmented with {runtime.kind} "
+               f"({args.model}) into {args.out_dir}")
+    if result.skipped:
+        summary += (f"; {len(result.skipped)} files named like outputs "
+                    "skipped")
+    if result.failed:
+        summary += f"; {len(result.failed)} unreadable images skipped"
+    print(summary)
+    if result.failed:
+        total = len(result.written) + len(result.failed)
+        print(f"error: {len(result.failed)} of {total} images could not be "
+              "read: " + ", ".join(path for path, _ in result.failed),
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -24,6 +24,7 @@ import os
 import numpy as np
 import tensorflow as tf
 from PIL import Image
+from PIL import ImageOps
 
 from keras_scaleattn.data.validation import check_example
 from keras_scaleattn.data.validation import check_int
@@ -41,21 +42,77 @@ def _text(value):
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-def read_image_file(path):
+class _ImageModeError(ValueError):
+    """A decodable image whose pixel format cannot be mapped to 8 bits."""
+
+
+# PIL modes of 16-bit grayscale images (PNG, TIFF). PIL reads a PGM with
+# maxval > 255 as mode "I" (32-bit), its values stretched to [0, 65535].
+_GRAY16_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+
+
+def _rgb_array(img, path):
+    """The uint8 `[H, W, 3]` pixels of a loaded PIL image (see above)."""
+    if img.mode in _GRAY16_MODES or img.mode == "I":
+        gray = np.asarray(img)
+        if img.mode == "I" and gray.size and (
+                gray.min() < 0 or gray.max() > 65535):
+            raise _ImageModeError(
+                f"Image file '{path}' is a 32-bit integer image (PIL mode "
+                f"'I') with values in [{gray.min()}, {gray.max()}]; expected "
+                "values in [0, 65535] (16-bit) to scale to 8 bits. Convert "
+                "it to an 8-bit or 16-bit image."
+            )
+        # round(v / 257) in integers: (v + 128) // 257 (257 is odd, no ties).
+        gray = ((gray.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=-1)
+    if img.mode == "F":
+        raise _ImageModeError(
+            f"Image file '{path}' is a floating-point image (PIL mode 'F'); "
+            "expected an 8-bit or 16-bit image, since float pixels have no "
+            "single convention for white (1.0? 255? 65535?). Convert it to "
+            "8 or 16 bits."
+        )
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return np.asarray(img, dtype=np.uint8)
+
+
+def read_image_file(path, *, apply_exif_orientation=False):
     """Reads an image file as a uint8 RGB array.
 
     Grayscale, palette and CMYK images are converted to RGB; an alpha
-    channel is dropped.
+    channel is dropped. 16-bit grayscale images (PIL modes "I;16",
+    "I;16L", "I;16B", "I;16N", and "I", 32-bit integers, whose values
+    must then lie in [0, 65535]) are scaled to 8 bits as
+    `round(value / 257)`, so that 65535 is white (255) and 32768 is
+    mid-grey (128); 48-bit RGB PNGs are read by PIL as their high bytes.
+
+    By default the pixels are the file's stored grid and an EXIF
+    Orientation tag is ignored: training reads images this way, since
+    annotation masks are drawn on the stored grid (PASCAL VOC has no
+    rotated images) and an image rotated without its mask would no longer
+    match it. Prediction (`keras_scaleattn.export.images.read_images`)
+    applies the tag, so that a phone photo is segmented upright, as
+    viewers show it.
 
     Args:
         path: str or bytes. The image file.
+        apply_exif_orientation: bool. If True, rotate / flip the image as
+            its EXIF Orientation tag says (`PIL.ImageOps.exif_transpose`):
+            a 100x60 (WxH) JPEG with Orientation 6 becomes 60x100. Defaults
+            to False (the stored grid).
 
     Returns:
         numpy uint8 array `[H, W, 3]`.
 
     Raises:
-        ValueError: if the file cannot be opened or decoded (corrupt or
-            truncated); the message names the file.
+        ValueError: if the file cannot be opened or decoded (corrupt,
+            truncated, or a header claiming over twice PIL's
+            `Image.MAX_IMAGE_PIXELS`), is a floating-point image (PIL mode
+            "F": no single convention says which value is white), or a
+            32-bit integer image with values outside [0, 65535]; the
+            message names the file.
 
     Example:
 
@@ -67,10 +124,13 @@ def read_image_file(path):
     try:
         with Image.open(path) as img:
             img.load()
-            if img.mode != "RGB":
-                img = img.convert("RGB")
-            array = np.asarray(img, dtype=np.uint8)
-    except (OSError, ValueError, SyntaxError) as error:
+            if apply_exif_orientation:
+                img = ImageOps.exif_transpose(img)
+            array = _rgb_array(img, path)
+    except (OSError, ValueError, SyntaxError,
+            Image.DecompressionBombError) as error:
+        if isinstance(error, _ImageModeError):
+            raise
         raise ValueError(
             f"Cannot decode image file '{path}': {error}"
         ) from None  # the message already holds the cause

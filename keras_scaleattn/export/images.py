@@ -84,6 +84,9 @@ def prepare_images(images):
 def list_image_files(folder):
     """Sorted image files (by extension) directly inside `folder`.
 
+    Hidden files (names starting with "."), such as the `._IMG_1.jpg`
+    resource forks macOS leaves on shared drives, are not listed.
+
     Args:
         folder: str or os.PathLike. A directory.
 
@@ -100,25 +103,37 @@ def list_image_files(folder):
     paths = sorted(
         os.path.join(folder, name) for name in os.listdir(folder)
         if name.lower().endswith(IMAGE_EXTENSIONS)
+        and not name.startswith(".")
         and os.path.isfile(os.path.join(folder, name)))
     if not paths:
         raise ValueError(
-            f"`folder` holds no image file ({', '.join(IMAGE_EXTENSIONS)}). "
+            f"`folder` holds no image file ({', '.join(IMAGE_EXTENSIONS)}; "
+            "hidden files, named '.*', are skipped). "
             f"Received: folder={folder!r}"
         )
     return paths
 
 
 def read_images(paths):
-    """Reads image files as uint8 RGB arrays (see `read_image_file`).
+    """Reads image files as uint8 RGB arrays, upright (see `read_image_file`).
+
+    The EXIF Orientation tag is applied (`apply_exif_orientation=True`):
+    a phone photo stored sideways with Orientation 6 is read as it is
+    displayed, so the model sees it upright and the masks written for it
+    have its displayed size. Training reads the stored grid instead (masks
+    are drawn on it).
 
     Args:
         paths: iterable of str paths.
 
     Returns:
         list of uint8 arrays `[H, W, 3]`.
+
+    Raises:
+        ValueError: if a file cannot be decoded; the message names it.
     """
-    return [read_image_file(path) for path in paths]
+    return [read_image_file(path, apply_exif_orientation=True)
+            for path in paths]
 
 
 def sample_images(folder=None, num_images=8, image_size=129, split="val"):
