@@ -104,6 +104,33 @@ def detect_model_kind(path):
     return kind
 
 
+def check_num_threads(num_threads):
+    """Returns `num_threads` if it is None or a positive int, else raises.
+
+    Args:
+        num_threads: int or None. LiteRT interpreter threads.
+
+    Returns:
+        int or None: `num_threads`.
+
+    Raises:
+        ValueError: for anything else (0, a negative number, a bool or a
+            float).
+
+    Example:
+
+    >>> check_num_threads(4), check_num_threads(None)
+    (4, None)
+    """
+    if num_threads is not None and (
+            isinstance(num_threads, bool) or not isinstance(num_threads, int)
+            or num_threads < 1):
+        raise ValueError(
+            "`num_threads` must be None (LiteRT's default) or a positive "
+            f"int. Received: num_threads={num_threads!r}")
+    return num_threads
+
+
 def _corrupt(path, kind, error):
     return ValueError(
         f"`path` could not be loaded as {_DESCRIPTIONS[kind]} (truncated, "
@@ -267,7 +294,8 @@ class SegmentationRuntime:
     Args:
         path: str or os.PathLike. A `.keras` file, a SavedModel directory, a
             `.tflite`, an `.onnx`, or a TensorRT `.engine` / `.plan`.
-        num_threads: int or None. LiteRT interpreter threads.
+        num_threads: positive int or None. LiteRT interpreter threads
+            (checked for every format, used by TFLite only).
             Defaults to None (LiteRT's default).
         providers: list of str or None. ONNX Runtime execution providers;
             None picks CUDA when available, then CPU.
@@ -282,8 +310,9 @@ class SegmentationRuntime:
     Raises:
         FileNotFoundError: if `path` does not exist.
         ValueError: for a truncated file, a file of another kind, a
-            directory that is not a SavedModel, an unknown `fit`, or a
-            `max_size` without `fit="letterbox"`.
+            directory that is not a SavedModel, an unknown `fit`, a
+            `max_size` without `fit="letterbox"`, or a `num_threads` that
+            is not None or a positive int.
         ImportError: for a TensorRT engine without TensorRT.
 
     Example:
@@ -303,6 +332,7 @@ class SegmentationRuntime:
             raise ValueError(
                 "`max_size` shrinks images only with fit='letterbox'. "
                 f"Received: max_size={max_size!r}, fit={fit!r}")
+        check_num_threads(num_threads)
         self.fit = fit
         self.max_size = size_pair(max_size, "max_size")
         self.path = os.fspath(path)
