@@ -138,6 +138,32 @@ def _corrupt(path, kind, error):
         f"{str(error)[:300]}. Received: path={path!r}")
 
 
+def _backend_serving_function(model):
+    """`full_resolution_outputs` compiled for Keras's backend (not TF).
+
+    The TensorFlow serving function traces the model into a `tf.function`,
+    whose symbolic tensors JAX (or torch) layers cannot take. On those
+    backends the same computation runs on the backend's own arrays:
+    `jax.jit` on JAX (traced once per input shape), eagerly otherwise.
+    """
+    import keras
+
+    from keras_scaleattn.inference.full_resolution import (
+        full_resolution_outputs,
+    )
+
+    def serve(images):
+        outputs = full_resolution_outputs(model, images)
+        return {name: outputs[name] for name in OUTPUT_NAMES
+                if name in outputs}
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        serve = jax.jit(serve)
+    return serve
+
+
 class _KerasBackend:
     input_dtype = np.uint8
 
@@ -156,10 +182,16 @@ class _KerasBackend:
         except Exception as error:  # Keras raises many kinds
             raise _corrupt(path, "keras", error) from error
         self.metadata = export_metadata(self.model, "uint8")
-        self._serve = serving_function(self.model, "uint8")
+        if keras.backend.backend() == "tensorflow":
+            self._serve = serving_function(self.model, "uint8")
+        else:
+            self._serve = _backend_serving_function(self.model)
 
     def run(self, batch):
-        return {k: v.numpy() for k, v in self._serve(batch).items()}
+        from keras import ops
+
+        return {k: ops.convert_to_numpy(v)
+                for k, v in self._serve(batch).items()}
 
 
 class _SavedModelBackend:
