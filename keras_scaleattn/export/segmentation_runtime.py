@@ -387,6 +387,11 @@ class SegmentationRuntime:
         return np.dtype(self._backend.input_dtype)
 
     @property
+    def keras_model(self):
+        """The loaded `keras.Model` of a `.keras` model, else None."""
+        return getattr(self._backend, "model", None)
+
+    @property
     def min_input_size(self):
         """Smallest height and width, from the export metadata (or None)."""
         return self.metadata.get("min_input_size")

@@ -1,9 +1,10 @@
-"""SegmentationRuntime on a `.keras` model under the JAX backend.
+"""SegmentationRuntime and the benchmark on a `.keras` model under JAX.
 
 This folder runs under TensorFlow only (its conftest), so the JAX run is a
 subprocess with KERAS_BACKEND=jax, compared with the TensorFlow runtime.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -51,3 +52,25 @@ def test_keras_runtime_runs_under_jax(tiny_model_path, keras_runtime,
                                atol=1e-4)
     np.testing.assert_array_equal(jax_out["single_class_map"],
                                   jax_out["class_map"][0])
+
+
+_BENCHMARK = """
+import json, sys
+from keras_scaleattn.export.benchmark import run_benchmark
+report = run_benchmark(sys.argv[1], size=33, batch=1, repeats=1, warmup=0)
+print(json.dumps(report["results"]))
+"""
+
+
+@pytest.mark.slow
+def test_benchmark_times_the_keras_model_under_jax(tiny_model_path, tmp_path):
+    pytest.importorskip("jax")
+    env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [sys.executable, "-c", _BENCHMARK, tiny_model_path], cwd=tmp_path,
+        env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(result.stdout.splitlines()[-1])
+    assert sorted(results) == ["keras:compiled", "keras:eager"]
+    for summary in results.values():
+        assert summary.get("repeats") == 1, summary
