@@ -7,19 +7,25 @@ Times the Keras model (eager and as a compiled tf.function) and every
 artifact in `--export-dir` (SavedModel, ONNX Runtime, LiteRT float32 /
 float16 / int8, TensorRT engines where TensorRT and a GPU exist) on one
 random uint8 batch, and prints median and p90 latency and the ratio to the
-compiled Keras model. Without `--export-dir`, or with `--export` to
-(re)create it, every format is exported first (fixed-size TFLite at
-`--size`). Writes the table's numbers to `--json`.
+compiled Keras model. A file in `--export-dir` that does not load is listed
+as an error; the others are still timed. Without `--export-dir`, every
+format is exported into a temporary directory first (fixed-size TFLite at
+`--size`, int8 calibrated on the synthetic set); `--export --export-dir DIR`
+exports into DIR and keeps it, but only into a new or empty DIR: it never
+overwrites an export (e.g. int8 models calibrated on your `--images`).
+Writes the table's numbers to `--json`.
 """
 
 import argparse
+import os
 import sys
-
-from keras_scaleattn.cli import run_script
 import tempfile
 
+from keras_scaleattn.cli import run_script
 from keras_scaleattn.evaluation.report import write_json_atomic
 from keras_scaleattn.export.benchmark import benchmark_table
+from keras_scaleattn.export.benchmark import check_benchmark_settings
+from keras_scaleattn.export.benchmark import load_keras_runtime
 from keras_scaleattn.export.benchmark import run_benchmark
 
 
@@ -29,9 +35,11 @@ def parse_args(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="the .keras model")
     parser.add_argument("--export-dir", default=None,
-                        help="artifacts from deploy/export.py")
+                        help="artifacts from deploy/export.py (must exist, "
+                             "unless --export)")
     parser.add_argument("--export", action="store_true",
-                        help="export every format into --export-dir first")
+                        help="export every format into --export-dir first "
+                             "(a new or empty directory)")
     parser.add_argument("--size", type=int, default=513)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=10)
@@ -43,14 +51,43 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def _export(model_path, out_dir, size):
-    import keras
+def check_export_dir(export_dir, export):
+    """Raises if `--export-dir` cannot be benchmarked or exported into.
 
-    import keras_scaleattn  # noqa: F401
+    Args:
+        export_dir: str or None. The `--export-dir` flag.
+        export: bool. The `--export` flag.
+
+    Raises:
+        FileNotFoundError: without `--export`, if `export_dir` is not an
+            existing directory (a misspelled path).
+        ValueError: with `--export`, if `export_dir` is a file or a
+            directory that is not empty (exporting would overwrite an
+            earlier export and leave its parity_report.json stale).
+    """
+    if export_dir is None:
+        return
+    if not export:
+        if not os.path.isdir(export_dir):
+            raise FileNotFoundError(
+                "`--export-dir` is not an existing directory (pass --export "
+                "to export every format into it first). Received: "
+                f"--export-dir={export_dir!r}")
+        return
+    if os.path.exists(export_dir) and (
+            not os.path.isdir(export_dir) or os.listdir(export_dir)):
+        raise ValueError(
+            "`--export` exports into a new or empty --export-dir only: "
+            "it would overwrite the export there (int8 models calibrated "
+            "on its own images, parity_report.json). Pass another "
+            "--export-dir, or drop --export to benchmark what is there. "
+            f"Received: --export-dir={export_dir!r}")
+
+
+def _export(model, out_dir, size):
     from keras_scaleattn.export.exporter import export_artifacts
     from keras_scaleattn.export.images import sample_images
 
-    model = keras.models.load_model(model_path)
     calibration = sample_images(num_images=16, image_size=max(97, size),
                                 split="train")
     export_artifacts(model, out_dir, fixed_size=size,
@@ -59,13 +96,21 @@ def _export(model_path, out_dir, size):
 
 def main(argv=None):
     args = parse_args(argv)
+    check_benchmark_settings(args.size, args.batch, args.repeats,
+                             args.warmup, args.num_threads)
+    check_export_dir(args.export_dir, args.export)
+    keras_runtime = load_keras_runtime(args.model)
+    check_benchmark_settings(args.size, args.batch, args.repeats,
+                             args.warmup, args.num_threads,
+                             keras_runtime.min_input_size)
     with tempfile.TemporaryDirectory() as scratch:
         export_dir = args.export_dir
         if export_dir is None or args.export:
             export_dir = export_dir or scratch
-            _export(args.model, export_dir, args.size)
+            _export(keras_runtime.keras_model, export_dir, args.size)
         report = run_benchmark(args.model, export_dir, args.size, args.batch,
-                               args.repeats, args.warmup, args.num_threads)
+                               args.repeats, args.warmup, args.num_threads,
+                               keras_runtime=keras_runtime)
     if args.export_dir is None:
         report["config"]["export_dir"] = None
     print(benchmark_table(report), end="")

@@ -13,7 +13,6 @@ calibrated on `--images DIR` (or the synthetic set) if it must be made.
 """
 
 import argparse
-import json
 import sys
 
 from keras_scaleattn.cli import run_script
@@ -24,6 +23,7 @@ from keras_scaleattn.export.tensorrt_engine import build_engine
 from keras_scaleattn.export.tensorrt_engine import default_engine_path
 from keras_scaleattn.export.tensorrt_engine import derived_onnx_path
 from keras_scaleattn.export.tensorrt_engine import onnx_for_plan
+from keras_scaleattn.export.tensorrt_engine import onnx_min_input_size
 from keras_scaleattn.export.tensorrt_engine import precision_plan
 from keras_scaleattn.export.tensorrt_engine import tensorrt_major_version
 from keras_scaleattn.export.tensorrt_engine import trtexec_command
@@ -62,17 +62,10 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def _min_size(onnx_path):
-    from keras_scaleattn.export.onnx_export import read_onnx_metadata
-
-    metadata = read_onnx_metadata(onnx_path)
-    return json.loads(metadata).get("min_input_size") if metadata else None
-
-
 def main(argv=None):
     args = parse_args(argv)
     strongly_typed = True if args.strongly_typed else None
-    model_min = _min_size(args.onnx)
+    model_min = onnx_min_input_size(args.onnx)
     profile = EngineProfile.from_sizes(
         args.min_size or model_min or 33, args.opt_size, args.max_size,
         args.min_batch, args.opt_batch, args.max_batch)

@@ -12,7 +12,8 @@ ratios), then every artifact found in an export directory
 (`saved_model`, `onnxruntime:model*.onnx`, `litert:model*.tflite`, and
 `tensorrt:*.plan` / `*.engine` where TensorRT and a GPU exist); fixed-size
 TFLite models of another size, and formats whose runtime is missing, are
-listed as skipped with the reason.
+listed as skipped with the reason; a file that does not load (truncated,
+corrupt) is listed as an error and the others are still timed.
 """
 
 import glob
@@ -27,6 +28,12 @@ from keras_scaleattn.evaluation.report import format_markdown_table
 REFERENCE = "keras:compiled"
 TABLE_COLUMNS = ("median ms", "p90 ms", "mean ms", "min ms", "repeats",
                  "x keras")
+
+
+def _int_at_least(name, value, low):
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(
+            f"`{name}` must be an int >= {low}. Received: {name}={value!r}")
 
 
 def time_callable(function, inputs, repeats=10, warmup=1):
@@ -47,10 +54,8 @@ def time_callable(function, inputs, repeats=10, warmup=1):
     >>> len(time_callable(lambda x: x + 1, 1, repeats=3))
     3
     """
-    for name, value, low in (("repeats", repeats, 1), ("warmup", warmup, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(
-                f"`{name}` must be an int >= {low}. Received: {name}={value!r}")
+    _int_at_least("repeats", repeats, 1)
+    _int_at_least("warmup", warmup, 0)
     for _ in range(warmup):
         function(inputs)
     times = []
@@ -116,31 +121,95 @@ def benchmark(runners, images, repeats=10, warmup=1, reference=REFERENCE):
     return results
 
 
-def _keras_runners(model_path):
-    import keras
-    import tensorflow as tf
+def check_benchmark_settings(size, batch=1, repeats=10, warmup=1,
+                             num_threads=None, min_input_size=None):
+    """Raises a `ValueError` for settings no runtime could be timed with.
 
-    import keras_scaleattn  # noqa: F401  (registers the layers)
-    from keras_scaleattn.export.images import prepare_images
+    Checked before anything is exported or timed, so that a bad setting
+    is one error, not a table of errors.
+
+    Args:
+        size: int. Height and width of the images; at least
+            `min_input_size` when that is given.
+        batch: int >= 1. Defaults to 1.
+        repeats: int >= 1. Defaults to 10.
+        warmup: int >= 0. Defaults to 1.
+        num_threads: None or a positive int. Defaults to None.
+        min_input_size: int or None. The model's smallest side.
+
+    Example:
+
+    >>> try:
+    ...     check_benchmark_settings(20, repeats=5, min_input_size=33)
+    ... except ValueError as error:
+    ...     print(error)
+    `size` must be at least the model's min_input_size (33). Received: size=20
+    """
+    from keras_scaleattn.export.segmentation_runtime import (
+        check_num_threads,
+    )
+
+    for name, value, low in (("size", size, 1), ("batch", batch, 1),
+                             ("repeats", repeats, 1), ("warmup", warmup, 0)):
+        _int_at_least(name, value, low)
+    check_num_threads(num_threads)
+    if min_input_size and size < min_input_size:
+        raise ValueError(
+            "`size` must be at least the model's min_input_size "
+            f"({min_input_size}). Received: size={size!r}")
+
+
+def load_keras_runtime(model_path):
+    """The `.keras` model to benchmark, as a `SegmentationRuntime`.
+
+    Args:
+        model_path: str or os.PathLike. The `.keras` model.
+
+    Returns:
+        `SegmentationRuntime` of kind `"keras"` (the `keras:compiled`
+        runner; `.metadata["min_input_size"]` is the model's smallest side).
+
+    Raises:
+        FileNotFoundError: if `model_path` does not exist.
+        ValueError: if it is not a `.keras` model or could not be loaded
+            (truncated or corrupt: the runtime's "could not be loaded"
+            error).
+    """
     from keras_scaleattn.export.segmentation_runtime import (
         SegmentationRuntime,
     )
-    from keras_scaleattn.export.serving import segmentation_outputs
+    from keras_scaleattn.export.segmentation_runtime import detect_model_kind
 
-    model = keras.models.load_model(model_path)
+    kind = detect_model_kind(model_path)
+    if kind != "keras":
+        raise ValueError(
+            "`model_path` must be a .keras model (the reference every "
+            "artifact is timed against). Received: "
+            f"model_path={os.fspath(model_path)!r} (a {kind!r} model)")
+    return SegmentationRuntime(model_path)
+
+
+def _keras_runners(keras_runtime):
+    from keras import ops
+
+    from keras_scaleattn.export.images import prepare_images
+    from keras_scaleattn.inference.full_resolution import (
+        full_resolution_outputs,
+    )
+
+    model = keras_runtime.keras_model
 
     def eager(images):
         batch, _ = prepare_images(images)
-        outputs = segmentation_outputs(model, tf.constant(batch))
-        return {k: v.numpy() for k, v in outputs.items()}
+        outputs = full_resolution_outputs(model, batch)
+        return {k: ops.convert_to_numpy(v) for k, v in outputs.items()}
 
-    return {"keras:eager": eager,
-            "keras:compiled": SegmentationRuntime(model_path)}
+    return {"keras:eager": eager, REFERENCE: keras_runtime}
 
 
 def collect_runners(model_path, export_dir=None, image_size=None,
-                    num_threads=None):
-    """The runners `benchmark` times, and the ones skipped with a reason.
+                    num_threads=None, keras_runtime=None):
+    """The runners `benchmark` times, the ones skipped and the ones broken.
 
     Args:
         model_path: str. The `.keras` model.
@@ -149,19 +218,31 @@ def collect_runners(model_path, export_dir=None, image_size=None,
         image_size: None or `(height, width)` of the benchmark images, to
             skip fixed-size TFLite models of another size.
         num_threads: int or None. LiteRT threads.
+        keras_runtime: `SegmentationRuntime` already loaded from
+            `model_path` (`load_keras_runtime`), or None to load it.
 
     Returns:
-        tuple `(runners, skipped)`: dict name -> callable and dict name ->
-        reason.
+        tuple `(runners, skipped, failed)`: dict name -> callable, dict
+        name -> reason (runtime not installed, other fixed size) and dict
+        name -> error message for files in `export_dir` that could not be
+        loaded (truncated, corrupt): one broken file does not end the run.
+
+    Raises:
+        FileNotFoundError: if `export_dir` is not a directory.
+        ValueError: if `export_dir` holds no artifact at all.
     """
     from keras_scaleattn.export.segmentation_runtime import (
         SegmentationRuntime,
     )
 
-    runners = _keras_runners(model_path)
-    skipped = {}
+    runners = _keras_runners(keras_runtime or load_keras_runtime(model_path))
+    skipped, failed = {}, {}
     if export_dir is None:
-        return runners, skipped
+        return runners, skipped, failed
+    if not os.path.isdir(export_dir):
+        raise FileNotFoundError(
+            "`export_dir` is not a directory. Received: "
+            f"export_dir={os.fspath(export_dir)!r}")
     candidates = []
     saved_model = os.path.join(export_dir, "saved_model")
     if os.path.isdir(saved_model):
@@ -170,11 +251,19 @@ def collect_runners(model_path, export_dir=None, image_size=None,
                           ("*.plan", "tensorrt"), ("*.engine", "tensorrt")):
         for path in sorted(glob.glob(os.path.join(export_dir, pattern))):
             candidates.append((f"{kind}:{os.path.basename(path)}", path))
+    if not candidates:
+        raise ValueError(
+            "`export_dir` holds no artifact to benchmark (saved_model/, "
+            "*.onnx, *.tflite, *.plan, *.engine). Received: "
+            f"export_dir={os.fspath(export_dir)!r}")
     for name, path in candidates:
         try:
             runtime = SegmentationRuntime(path, num_threads=num_threads)
         except ImportError as error:
             skipped[name] = str(error).split(":")[0]
+            continue
+        except Exception as error:  # one broken file must not end the run
+            failed[name] = f"{type(error).__name__}: {error}"
             continue
         if (runtime.fixed_size and image_size
                 and tuple(runtime.fixed_size) != tuple(image_size)):
@@ -182,37 +271,49 @@ def collect_runners(model_path, export_dir=None, image_size=None,
                              f"size {tuple(image_size)}")
             continue
         runners[name] = runtime
-    return runners, skipped
+    return runners, skipped, failed
 
 
 def run_benchmark(model_path, export_dir=None, size=513, batch=1, repeats=10,
-                  warmup=1, num_threads=None, seed=0):
+                  warmup=1, num_threads=None, seed=0, keras_runtime=None):
     """Benchmarks the Keras model and every artifact on one random batch.
+
+    The settings are checked (`check_benchmark_settings`, `size` against
+    the model's `min_input_size`) before anything is timed.
 
     Args:
         model_path: str. The `.keras` model.
         export_dir: str or None. Artifacts to time as well.
         size: int. Height and width of the images. Defaults to 513.
         batch: int. Batch size. Defaults to 1.
-        repeats: int. Defaults to 10.
-        warmup: int. Defaults to 1.
+        repeats: int >= 1. Defaults to 10.
+        warmup: int >= 0. Defaults to 1.
         num_threads: int or None. LiteRT threads.
         seed: int. Seed of the random uint8 images. Defaults to 0.
+        keras_runtime: `SegmentationRuntime` already loaded from
+            `model_path` (`load_keras_runtime`), or None to load it.
 
     Returns:
         dict: `"config"` (sizes, repeats, machine), `"results"` (see
-        `benchmark`) and `"skipped"` (name -> reason).
+        `benchmark`; an artifact that could not be loaded is an
+        `{"error": message}` entry) and `"skipped"` (name -> reason).
+
+    Raises:
+        FileNotFoundError: if `model_path` or `export_dir` does not exist.
+        ValueError: for a bad setting, a `model_path` that is not a
+            loadable `.keras` model, or an `export_dir` without artifacts.
     """
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ValueError(f"`size` must be a positive int. Received: size={size!r}")
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise ValueError(
-            f"`batch` must be a positive int. Received: batch={batch!r}")
-    runners, skipped = collect_runners(model_path, export_dir, (size, size),
-                                       num_threads)
+    check_benchmark_settings(size, batch, repeats, warmup, num_threads)
+    keras_runtime = keras_runtime or load_keras_runtime(model_path)
+    check_benchmark_settings(size, batch, repeats, warmup, num_threads,
+                             keras_runtime.min_input_size)
+    runners, skipped, failed = collect_runners(
+        model_path, export_dir, (size, size), num_threads, keras_runtime)
     images = np.random.default_rng(seed).integers(
         0, 256, size=(batch, size, size, 3), dtype=np.uint8)
     results = benchmark(runners, images, repeats, warmup)
+    results.update({name: {"error": "could not load: " + message}
+                    for name, message in failed.items()})
     return {
         "config": {"model": os.fspath(model_path), "export_dir": export_dir,
                    "size": size, "batch": batch, "repeats": repeats,

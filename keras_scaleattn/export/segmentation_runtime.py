@@ -104,11 +104,64 @@ def detect_model_kind(path):
     return kind
 
 
+def check_num_threads(num_threads):
+    """Returns `num_threads` if it is None or a positive int, else raises.
+
+    Args:
+        num_threads: int or None. LiteRT interpreter threads.
+
+    Returns:
+        int or None: `num_threads`.
+
+    Raises:
+        ValueError: for anything else (0, a negative number, a bool or a
+            float).
+
+    Example:
+
+    >>> check_num_threads(4), check_num_threads(None)
+    (4, None)
+    """
+    if num_threads is not None and (
+            isinstance(num_threads, bool) or not isinstance(num_threads, int)
+            or num_threads < 1):
+        raise ValueError(
+            "`num_threads` must be None (LiteRT's default) or a positive "
+            f"int. Received: num_threads={num_threads!r}")
+    return num_threads
+
+
 def _corrupt(path, kind, error):
     return ValueError(
         f"`path` could not be loaded as {_DESCRIPTIONS[kind]} (truncated, "
         f"corrupt or another kind of file): {type(error).__name__}: "
         f"{str(error)[:300]}. Received: path={path!r}")
+
+
+def _backend_serving_function(model):
+    """`full_resolution_outputs` compiled for Keras's backend (not TF).
+
+    The TensorFlow serving function traces the model into a `tf.function`,
+    whose symbolic tensors JAX (or torch) layers cannot take. On those
+    backends the same computation runs on the backend's own arrays:
+    `jax.jit` on JAX (traced once per input shape), eagerly otherwise.
+    """
+    import keras
+
+    from keras_scaleattn.inference.full_resolution import (
+        full_resolution_outputs,
+    )
+
+    def serve(images):
+        outputs = full_resolution_outputs(model, images)
+        return {name: outputs[name] for name in OUTPUT_NAMES
+                if name in outputs}
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        serve = jax.jit(serve)
+    return serve
 
 
 class _KerasBackend:
@@ -129,10 +182,16 @@ class _KerasBackend:
         except Exception as error:  # Keras raises many kinds
             raise _corrupt(path, "keras", error) from error
         self.metadata = export_metadata(self.model, "uint8")
-        self._serve = serving_function(self.model, "uint8")
+        if keras.backend.backend() == "tensorflow":
+            self._serve = serving_function(self.model, "uint8")
+        else:
+            self._serve = _backend_serving_function(self.model)
 
     def run(self, batch):
-        return {k: v.numpy() for k, v in self._serve(batch).items()}
+        from keras import ops
+
+        return {k: ops.convert_to_numpy(v)
+                for k, v in self._serve(batch).items()}
 
 
 class _SavedModelBackend:
@@ -267,7 +326,8 @@ class SegmentationRuntime:
     Args:
         path: str or os.PathLike. A `.keras` file, a SavedModel directory, a
             `.tflite`, an `.onnx`, or a TensorRT `.engine` / `.plan`.
-        num_threads: int or None. LiteRT interpreter threads.
+        num_threads: positive int or None. LiteRT interpreter threads
+            (checked for every format, used by TFLite only).
             Defaults to None (LiteRT's default).
         providers: list of str or None. ONNX Runtime execution providers;
             None picks CUDA when available, then CPU.
@@ -282,8 +342,9 @@ class SegmentationRuntime:
     Raises:
         FileNotFoundError: if `path` does not exist.
         ValueError: for a truncated file, a file of another kind, a
-            directory that is not a SavedModel, an unknown `fit`, or a
-            `max_size` without `fit="letterbox"`.
+            directory that is not a SavedModel, an unknown `fit`, a
+            `max_size` without `fit="letterbox"`, or a `num_threads` that
+            is not None or a positive int.
         ImportError: for a TensorRT engine without TensorRT.
 
     Example:
@@ -303,6 +364,7 @@ class SegmentationRuntime:
             raise ValueError(
                 "`max_size` shrinks images only with fit='letterbox'. "
                 f"Received: max_size={max_size!r}, fit={fit!r}")
+        check_num_threads(num_threads)
         self.fit = fit
         self.max_size = size_pair(max_size, "max_size")
         self.path = os.fspath(path)
@@ -323,6 +385,11 @@ class SegmentationRuntime:
     def input_dtype(self):
         """The dtype the underlying model is fed (uint8 or float32)."""
         return np.dtype(self._backend.input_dtype)
+
+    @property
+    def keras_model(self):
+        """The loaded `keras.Model` of a `.keras` model, else None."""
+        return getattr(self._backend, "model", None)
 
     @property
     def min_input_size(self):

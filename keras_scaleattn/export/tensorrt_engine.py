@@ -18,6 +18,7 @@ TensorRT 10 also builds the TensorRT 11 files with `strongly_typed=True`.
 """
 
 import dataclasses
+import json
 import os
 import shlex
 
@@ -306,6 +307,59 @@ def default_engine_path(onnx_path, precision):
     'exports/model_int8.plan'
     """
     return os.path.splitext(derived_onnx_path(onnx_path, precision))[0] + ".plan"
+
+
+def onnx_min_input_size(onnx_path):
+    """The `min_input_size` in an ONNX export's metadata, checking the file.
+
+    Loads the graph without its external data (the weights are not
+    needed), so it is quick even for a large model.
+
+    Args:
+        onnx_path: str or os.PathLike. An ONNX file.
+
+    Returns:
+        int or None: the model's smallest height and width, or None for an
+        ONNX model without this package's metadata.
+
+    Raises:
+        FileNotFoundError: if `onnx_path` does not exist.
+        ValueError: if `onnx_path` is not an ONNX model (truncated, corrupt
+            or another kind of file, e.g. a `.tflite`), or its metadata is
+            not JSON.
+    """
+    import onnx
+
+    from keras_scaleattn.export.onnx_export import read_onnx_metadata
+
+    onnx_path = os.fspath(onnx_path)
+    if not os.path.isfile(onnx_path):
+        raise FileNotFoundError(
+            f"`onnx_path` does not exist. Received: onnx_path={onnx_path!r}")
+    try:
+        model = onnx.load(onnx_path, load_external_data=False)
+    except Exception as error:  # protobuf's DecodeError, among others
+        raise ValueError(
+            "`onnx_path` could not be loaded as an ONNX model (truncated, "
+            f"corrupt or another kind of file): {type(error).__name__}: "
+            f"{str(error)[:300]}. Received: onnx_path={onnx_path!r}"
+        ) from error
+    if not model.graph.input:
+        # An empty file, or bytes protobuf happens to parse, gives an
+        # empty ModelProto rather than an error.
+        raise ValueError(
+            "`onnx_path` is not an ONNX model: it has no graph inputs "
+            "(empty, truncated or another kind of file). Received: "
+            f"onnx_path={onnx_path!r}")
+    metadata = read_onnx_metadata(model)
+    if not metadata:
+        return None
+    try:
+        return json.loads(metadata).get("min_input_size")
+    except (ValueError, AttributeError) as error:
+        raise ValueError(
+            "`onnx_path`'s keras_scaleattn metadata is not a JSON object "
+            f"({error}). Received: onnx_path={onnx_path!r}") from error
 
 
 def onnx_for_plan(onnx_path, plan, representative_images=None):

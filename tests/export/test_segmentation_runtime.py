@@ -157,3 +157,24 @@ def test_same_outputs_from_every_float32_format(exports, keras_runtime, rng):
         np.testing.assert_allclose(out["probabilities"],
                                    ref["probabilities"], atol=1e-4)
     assert os.path.isdir(exports["dir"])
+
+
+@pytest.mark.parametrize("num_threads", [0, -2, True, 2.0, "4"])
+def test_num_threads_is_checked_before_loading(tmp_path, num_threads):
+    # A file that looks like a TFLite flatbuffer but is not one: loading it
+    # would fail, so the error shows num_threads was checked first.
+    path = tmp_path / "model.tflite"
+    path.write_bytes(b"\x1c\x00\x00\x00TFL3" + bytes(64))
+    with pytest.raises(ValueError, match=(
+            "`num_threads` must be None \\(LiteRT's default\\) or a positive "
+            f"int. Received: num_threads={num_threads!r}")):
+        SegmentationRuntime(path, num_threads=num_threads)
+
+
+@pytest.mark.slow
+def test_tflite_runtime_takes_num_threads(exports, rng):
+    runtime = SegmentationRuntime(exports["tflite"], num_threads=1)
+    out = runtime(rng.integers(0, 256, size=(33, 40, 3), dtype=np.uint8))
+    assert out["class_map"].shape == (33, 40)
+    with pytest.raises(ValueError, match="num_threads=0"):
+        SegmentationRuntime(exports["tflite"], num_threads=0)
