@@ -32,7 +32,8 @@ def data_error_message(error):
     match = _ASSERTION.search(message)
     if match:
         # "[a] [b] [c]" -> "a b c"; the pieces are the Assert's data list.
-        pieces = match.group(1)[1:-1].split("] [")
+        # TensorFlow prints a string tensor with its quotes escaped.
+        pieces = match.group(1)[1:-1].replace("\\'", "'").split("] [")
         return " ".join(pieces).replace(" ;", ";")
     match = _PY_ERROR.search(message)
     if match:

@@ -187,7 +187,19 @@ def read_mask_file(path):
 
 
 def _read_pair(image_path, mask_path):
-    return read_image_file(image_path), read_mask_file(mask_path)
+    """Decodes a pair; a file that cannot be read gives its error message.
+
+    The message travels as a third output into a graph assert (see
+    `file_pair_dataset`) rather than as an exception: TensorFlow logs an
+    exception raised inside `tf.numpy_function` with its Python stack trace,
+    a graph assert as one line.
+    """
+    try:
+        return (read_image_file(image_path), read_mask_file(mask_path),
+                np.bytes_(b""))
+    except (OSError, ValueError) as error:
+        empty = np.zeros((0, 0, 3), np.uint8)
+        return empty, empty[..., 0], np.bytes_(str(error).encode())
 
 
 def check_files_exist(paths, what):
@@ -269,12 +281,15 @@ def file_pair_dataset(image_paths, mask_paths, *, num_classes=None,
         mask_paths = [mask_paths[i] for i in order]
 
     def decode(image_path, mask_path):
-        image, label = tf.numpy_function(
+        image, label, error = tf.numpy_function(
             _read_pair,
             [image_path, mask_path],
-            [tf.uint8, tf.uint8],
+            [tf.uint8, tf.uint8, tf.string],
             stateful=False,
         )
+        read_check = tf.debugging.Assert(tf.equal(error, ""), [error])
+        with tf.control_dependencies([read_check]):
+            image, label = tf.identity(image), tf.identity(label)
         image.set_shape([None, None, 3])
         label.set_shape([None, None])
         # No quotes: TF escapes them when it prints string tensors.

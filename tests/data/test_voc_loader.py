@@ -10,6 +10,7 @@ from data_files_helpers import random_example
 from data_files_helpers import write_gray_png
 from data_files_helpers import write_image
 from data_files_helpers import write_palette_png
+from keras_scaleattn.cli import data_error_message
 from keras_scaleattn.data import voc_segmentation_dataset
 
 IDS = {"train": ["2007_000032", "2007_000039"], "val": ["2007_000063"]}
@@ -158,6 +159,12 @@ def test_corrupt_image_names_the_file(voc, damage):
         list(voc_segmentation_dataset(root, "val"))
     assert "Cannot decode image file" in info.value.message
     assert "2007_000063.jpg" in info.value.message
+    # A graph assert, not a Python exception inside tf.numpy_function: TF
+    # reports it in one line, without the decoder's Python stack trace, and
+    # the scripts print that line alone.
+    assert "Traceback" not in info.value.message
+    line = data_error_message(info.value)
+    assert line.startswith(f"Cannot decode image file '{path}': ")
 
 
 def test_label_out_of_range_names_the_file_and_values(voc):
@@ -182,4 +189,4 @@ def test_rgb_mask_is_refused_naming_the_file(voc):
     with pytest.raises(tf.errors.OpError) as info:
         list(voc_segmentation_dataset(root, "val"))
     assert "2007_000063.png" in info.value.message
-    assert "mode 'RGB'" in info.value.message
+    assert "mode 'RGB'" in data_error_message(info.value)
