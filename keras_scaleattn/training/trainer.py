@@ -334,10 +334,13 @@ def restore_backup(backup, model):
     """Restores `backup`'s state into `model` now; returns its epoch.
 
     `BackupAndRestore` restores at `on_train_begin`, after the data iterator
-    exists; calling it first tells how many batches to skip. Reading the
-    epoch after the restore keeps the two consistent when the callback falls
-    back to its previous copy (`double_checkpoint`). The restore at
+    exists; calling it first tells how many batches to skip. The epoch is
+    the one of the backup actually restored, which is the previous copy
+    (`double_checkpoint`) when the latest one cannot be read. The restore at
     `on_train_begin` then loads the same files again.
+
+    Raises:
+        ValueError: if the backup exists but cannot be restored.
     """
     backup.set_model(model)
     backup.on_train_begin()
