@@ -9,10 +9,12 @@
    mixed-precision policy as its dtype), loads ImageNet weights if
    configured, compiles it with `CaffeSGD`, the step/poly schedule and the
    1 + S losses, and builds the optimizer;
-3. restores `<model_dir>/backup/` (`keras.callbacks.BackupAndRestore`) if a
+3. restores `<model_dir>/backup/` (the package's `BackupAndRestore`) if a
    previous run of the same command was interrupted, and skips the batches
    that run already consumed, so that the resumed run sees the same data as
-   an uninterrupted one;
+   an uninterrupted one (a config that differs from that run's in a key
+   that can change the weights is refused before step 1 writes anything:
+   `check_resumable`);
 4. trains with `model.fit` (Keras progress bar, validation losses,
    TensorBoard scalars, attention images, checkpoints every N epochs) or,
    for multi-worker and for accumulation over several replicas, with

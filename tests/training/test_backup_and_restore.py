@@ -14,8 +14,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_scaleattn.training import train
 from keras_scaleattn.training import backup_and_restore
+from keras_scaleattn.training import train
 from training_helpers import tiny_config
 
 EPOCHS = 3

@@ -10,9 +10,9 @@ import pytest
 from keras_scaleattn.training import train
 from keras_scaleattn.training.trainer import WEIGHT_NEUTRAL_KEYS
 from keras_scaleattn.training.trainer import config_differences
+from training_helpers import TINY
 from training_helpers import run_python
 from training_helpers import tiny_config
-from training_helpers import TINY
 
 EPOCHS = 2
 
