@@ -9,8 +9,13 @@ experiment's recipe, evaluates it at full resolution on the evaluation split
 Markdown table and
 writes `<out-dir>/results.md`, `<out-dir>/results.json` and attention pictures
 in `<out-dir>/pictures/`. Finished variants are reused when the command is run
-again; an interrupted variant resumes from its last epoch. Config overrides
-(`section.key=value`) apply to every variant. `make demo` runs this command.
+again; an interrupted variant resumes from its last epoch; either only if it
+was trained with the same recipe (a variant folder whose config.yaml differs
+in a key that can change the weights is refused before any training, naming
+the keys). Config overrides (`section.key=value`) apply to every variant.
+The multi-scale variants need at least 2 `model.scales` (a single-scale
+config is refused for them); the variants without E-Supv reset
+`optimization.scale_loss_weights`. `make demo` runs this command.
 With `--seeds 0,1,2` it runs the comparison once per training seed (in
 `<out-dir>/seed_<N>/`) and writes `summary.md` / `summary.json`: each
 variant's mIoU per seed with its mean, min and max, since one run is rarely

@@ -6,8 +6,10 @@ Any field of the config can be overridden with `section.key=value` (YAML
 values): `model.scales=[1.0,0.5]`, `optimization.steps=100`,
 `runtime.strategy=mirrored`, `model.imagenet_weights=null`. The resolved
 config is printed and written to `<model_dir>/config.yaml`; running the same
-command again after an interruption resumes from the last completed epoch.
-See docs/training.md.
+command again after an interruption resumes from the last completed epoch
+(a changed config is refused, naming the keys that differ, unless only keys
+that cannot change the weights changed: verbosity, logging, checkpoints,
+validation, evaluation). See docs/training.md.
 """
 
 import argparse

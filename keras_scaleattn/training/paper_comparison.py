@@ -20,27 +20,31 @@ from keras_scaleattn.evaluation.report import format_markdown_table
 from keras_scaleattn.evaluation.report import write_json_atomic
 from keras_scaleattn.evaluation.report import write_text_atomic
 from keras_scaleattn.training.config import config_from_dict
+from keras_scaleattn.training.trainer import RunPaths
 from keras_scaleattn.training.trainer import build_eval_dataset
 from keras_scaleattn.training.trainer import build_sources
 from keras_scaleattn.training.trainer import class_names_for
+from keras_scaleattn.training.trainer import format_differences
+from keras_scaleattn.training.trainer import stored_config_differences
 from keras_scaleattn.training.trainer import train
 
+# Without extra supervision no output has a per-scale loss: the per-scale
+# loss weights are reset (for "single" they would not even fit its scales).
+_NO_ESUPV = ["model.extra_supervision=false",
+             "optimization.scale_loss_weights=null"]
+_ESUPV = ["model.extra_supervision=true"]
 # name -> (table label, config overrides). The multi-scale variants keep the
-# experiment's scales; "single" is scale 1 only.
+# experiment's scales (at least 2: `check_variant_scales`); "single" is
+# scale 1 only.
 VARIANTS = {
-    "single": ("single scale", ["model.scales=[1.0]",
-                                "model.extra_supervision=false"]),
-    "max": ("max", ["model.merge=max", "model.extra_supervision=false"]),
-    "max_esupv": ("max + E-Supv", ["model.merge=max",
-                                   "model.extra_supervision=true"]),
-    "average": ("average", ["model.merge=average",
-                            "model.extra_supervision=false"]),
-    "average_esupv": ("average + E-Supv", ["model.merge=average",
-                                           "model.extra_supervision=true"]),
-    "attention": ("attention", ["model.merge=attention",
-                                "model.extra_supervision=false"]),
+    "single": ("single scale", ["model.scales=[1.0]", *_NO_ESUPV]),
+    "max": ("max", ["model.merge=max", *_NO_ESUPV]),
+    "max_esupv": ("max + E-Supv", ["model.merge=max", *_ESUPV]),
+    "average": ("average", ["model.merge=average", *_NO_ESUPV]),
+    "average_esupv": ("average + E-Supv", ["model.merge=average", *_ESUPV]),
+    "attention": ("attention", ["model.merge=attention", *_NO_ESUPV]),
     "attention_esupv": ("attention + E-Supv", ["model.merge=attention",
-                                               "model.extra_supervision=true"]),
+                                               *_ESUPV]),
 }
 # The paper's tables: every merge without and with extra supervision.
 DEFAULT_VARIANTS = ("single", "max", "max_esupv", "average", "average_esupv",
@@ -57,6 +61,69 @@ def check_variants(variants):
             f"Received: variants={list(variants)}"
         )
     return variants
+
+
+def check_variant_scales(config, variants):
+    """Fails if multi-scale variants are asked of a config with one scale.
+
+    With fewer than 2 scales in `model.scales`, max, average and attention
+    (with or without E-Supv) would all train the single-scale model under
+    another label.
+
+    Args:
+        config: `ExperimentConfig`, the comparison's recipe.
+        variants: names of `VARIANTS`.
+
+    Raises:
+        ValueError: naming `model.scales` and the multi-scale variants.
+    """
+    multi_scale = [v for v in variants if v != "single"]
+    if multi_scale and len(config.model.scales) < 2:
+        raise ValueError(
+            "`model.scales` must hold at least 2 scales for the multi-scale "
+            f"variants {multi_scale} (with one scale each would train the "
+            "single-scale model under another label): give e.g. "
+            "model.scales=[1.0,0.5], or compare the single variant only. "
+            f"Received: model.scales={list(config.model.scales)}"
+        )
+
+
+def check_reusable_runs(config, out_dir, variants):
+    """Fails if a variant's folder holds a run of another recipe.
+
+    A variant whose `<out_dir>/<variant>/` holds a finished model is reused
+    and one holding a backup resumes; either only if the run's config.yaml
+    differs from the variant's config in no key that can change the
+    trained weights (`trainer.config_differences`). Checked for every
+    variant before any is trained.
+
+    Args:
+        config: `ExperimentConfig`, the comparison's recipe.
+        out_dir: str.
+        variants: names of `VARIANTS`.
+
+    Raises:
+        ValueError: naming each such variant, its folder and the keys that
+            differ (stored -> new values), and what to do.
+    """
+    problems = []
+    for variant in variants:
+        cfg = variant_config(config, variant, out_dir)
+        paths = RunPaths.from_model_dir(cfg.runtime.model_dir)
+        if not (os.path.exists(paths.model) or os.path.isdir(paths.backup)):
+            continue
+        differences = stored_config_differences(cfg, paths.model_dir)
+        if differences:
+            problems.append(f"{variant} ({paths.model_dir}): "
+                            f"{format_differences(differences)}")
+    if problems:
+        raise ValueError(
+            "`out_dir` holds variants trained with another config than this "
+            "comparison's, which would be reused or resumed: "
+            + "; ".join(problems) + ". Choose another out_dir (--out-dir), or "
+            "delete those variants' folders to train them again. Received: "
+            f"out_dir={os.fspath(out_dir)!r}"
+        )
 
 
 def variant_config(config, variant, out_dir):
@@ -135,7 +202,11 @@ def run_comparison(config, out_dir, variants=DEFAULT_VARIANTS,
 
     A variant whose `<out_dir>/<variant>/model.keras` already exists is not
     trained again (an interrupted comparison resumes; each training run
-    itself resumes from its backup).
+    itself resumes from its backup), if it was trained with the variant's
+    recipe: before any work, every variant folder holding a model or a
+    backup is checked against its config.yaml (`check_reusable_runs`), and
+    a config with fewer than 2 scales is refused for the multi-scale
+    variants (`check_variant_scales`).
 
     Args:
         config: `ExperimentConfig`, the shared recipe and dataset.
@@ -150,12 +221,19 @@ def run_comparison(config, out_dir, variants=DEFAULT_VARIANTS,
 
     Returns:
         dict `variant -> evaluation results` (see `evaluate_segmenter`).
+
+    Raises:
+        ValueError: for unknown variants, multi-scale variants of a
+            single-scale config, or variant folders holding runs of another
+            recipe (see above).
     """
     from keras_scaleattn.visualization.attention_pictures import (
         write_attention_pictures,
     )
 
     variants = check_variants(variants)
+    check_variant_scales(config, variants)
+    check_reusable_runs(config, out_dir, variants)
     os.makedirs(out_dir, exist_ok=True)
     all_results, rows, own_rows = {}, [], []
     for variant in variants:
@@ -259,15 +337,25 @@ def run_seeded_comparison(config, out_dir, seeds, variants=DEFAULT_VARIANTS,
 
     Returns:
         dict seed -> `run_comparison` results.
+
+    Raises:
+        ValueError: as `run_comparison`, for any seed, before the first
+            seed's work.
     """
     seeds = check_seeds(seeds)
     variants = check_variants(variants)
+    check_variant_scales(config, variants)
+    seeded_configs = {
+        seed: config_from_dict(dataclasses.asdict(config),
+                               [f"runtime.seed={seed}"], origin=f"seed {seed}")
+        for seed in seeds}
+    # Every seed's folders before the first seed's work.
+    for seed, seeded in seeded_configs.items():
+        check_reusable_runs(seeded, os.path.join(out_dir, f"seed_{seed}"),
+                            variants)
     os.makedirs(out_dir, exist_ok=True)
     results_by_seed = {}
-    for seed in seeds:
-        seeded = config_from_dict(dataclasses.asdict(config),
-                                  [f"runtime.seed={seed}"],
-                                  origin=f"seed {seed}")
+    for seed, seeded in seeded_configs.items():
         if verbose:
             print(f"== seed {seed}")
         results_by_seed[seed] = run_comparison(

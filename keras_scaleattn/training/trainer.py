@@ -9,10 +9,12 @@
    mixed-precision policy as its dtype), loads ImageNet weights if
    configured, compiles it with `CaffeSGD`, the step/poly schedule and the
    1 + S losses, and builds the optimizer;
-3. restores `<model_dir>/backup/` (`keras.callbacks.BackupAndRestore`) if a
+3. restores `<model_dir>/backup/` (the package's `BackupAndRestore`) if a
    previous run of the same command was interrupted, and skips the batches
    that run already consumed, so that the resumed run sees the same data as
-   an uninterrupted one;
+   an uninterrupted one (a config that differs from that run's in a key
+   that can change the weights is refused before step 1 writes anything:
+   `check_resumable`);
 4. trains with `model.fit` (Keras progress bar, validation losses,
    TensorBoard scalars, attention images, checkpoints every N epochs) or,
    for multi-worker and for accumulation over several replicas, with
@@ -46,6 +48,7 @@ from keras_scaleattn.training.backup_and_restore import BackupAndRestore
 from keras_scaleattn.training.caffe_sgd import CaffeSGD
 from keras_scaleattn.training.layerwise_adam import LayerwiseAdam
 from keras_scaleattn.training.config import batches_per_epoch
+from keras_scaleattn.training.config import load_config
 from keras_scaleattn.training.config import save_config
 from keras_scaleattn.training.config import tfds_name
 from keras_scaleattn.training.config import validate_config
@@ -102,6 +105,121 @@ class RunPaths:
             checkpoints=os.path.join(model_dir, "checkpoints"),
             backup=os.path.join(model_dir, "backup"),
             logs=os.path.join(model_dir, "logs"),
+        )
+
+
+# Config keys that cannot change the weights a run trains: what is
+# evaluated, drawn, logged or kept, how verbosely, and where the run is
+# (`runtime.model_dir`, the same folder however it is spelt). The evaluation
+# split feeds only the validation losses and the attention images, which
+# run the model in inference mode (no dropout RNG draw, no weight update).
+# Every other key is part of the recipe: the data and its augmentation and
+# order (`data.data_dir` too: the same path may hold other images), the
+# model, the optimization, the initialisation and dropout seed, and the
+# strategy and loop (replicas draw their own dropout masks; the loops sum
+# accumulated gradients in different orders).
+WEIGHT_NEUTRAL_KEYS = (
+    "data.eval_split", "data.num_eval_examples", "data.eval_source_kwargs",
+    "data.class_names", "data.size_thresholds",
+    "runtime.model_dir", "runtime.checkpoint_every_epochs",
+    "runtime.keep_checkpoints", "runtime.tensorboard",
+    "runtime.attention_image_every_epochs", "runtime.validation_steps",
+    "runtime.verbose",
+)
+
+
+def _flat_config(config):
+    return {f"{section}.{key}": value
+            for section, fields in dataclasses.asdict(config).items()
+            for key, value in fields.items()}
+
+
+def config_differences(old, new):
+    """The keys of two configs whose difference can change trained weights.
+
+    Keys of `WEIGHT_NEUTRAL_KEYS` are left out, and so is
+    `optimization.scale_loss_weights` when neither config has
+    `model.extra_supervision` (without it no output has a per-scale loss).
+
+    Args:
+        old: `ExperimentConfig`, e.g. the one a run was trained with.
+        new: `ExperimentConfig`.
+
+    Returns:
+        list of `(dotted key, old value, new value)`, in field order; empty
+        when a model trained with `old` is the model `new` would train.
+    """
+    neutral = set(WEIGHT_NEUTRAL_KEYS)
+    if not (old.model.extra_supervision or new.model.extra_supervision):
+        neutral.add("optimization.scale_loss_weights")
+    old_values, new_values = _flat_config(old), _flat_config(new)
+    return [(key, old_values.get(key), new_values.get(key))
+            for key in dict.fromkeys([*old_values, *new_values])
+            if key not in neutral and old_values.get(key) != new_values.get(key)]
+
+
+def format_differences(differences):
+    """`config_differences` as `"key: old -> new, ..."`."""
+    return ", ".join(f"{key}: {old!r} -> {new!r}"
+                     for key, old, new in differences)
+
+
+def stored_config_differences(config, model_dir):
+    """`config_differences` between the config stored in `model_dir` and `config`.
+
+    Args:
+        config: `ExperimentConfig`.
+        model_dir: str. A run's folder, holding the `config.yaml` it was
+            trained with.
+
+    Returns:
+        list of `(dotted key, stored value, value of config)`.
+
+    Raises:
+        ValueError: if `<model_dir>/config.yaml` is missing or cannot be
+            read (the message names the file).
+    """
+    path = RunPaths.from_model_dir(model_dir).config
+    if not os.path.isfile(path):
+        raise ValueError(
+            f"{model_dir} holds a trained model or a backup but no config.yaml "
+            "to check this config against, so it cannot tell what it was "
+            f"trained with. Expected: {path}")
+    try:
+        stored = load_config(path)
+    except ValueError as error:
+        raise ValueError(
+            f"Cannot read the config {model_dir} was trained with: {error}"
+        ) from None
+    return config_differences(stored, config)
+
+
+def check_resumable(config, paths):
+    """Fails if `paths.backup` was written by a run of another recipe.
+
+    Resuming continues the interrupted run: its remaining epochs must train
+    under the config its first epochs trained under. Only
+    `config_differences` count (verbosity, logging, checkpoints, validation
+    and what is evaluated may change; their new values are written to
+    config.yaml).
+
+    Args:
+        config: `ExperimentConfig` of the new run.
+        paths: `RunPaths` of `config.runtime.model_dir`.
+
+    Raises:
+        ValueError: naming the keys that differ (stored -> new values) and
+            what to do instead, or the missing or unreadable config.yaml.
+    """
+    differences = stored_config_differences(config, paths.model_dir)
+    if differences:
+        raise ValueError(
+            f"`runtime.model_dir` holds an unfinished run trained with another "
+            f"config ({paths.config}): {format_differences(differences)}. "
+            "Resuming would train the rest of it under this one. Resume it "
+            f"with its own config (--config {paths.config}), choose a new "
+            f"runtime.model_dir, or delete {paths.model_dir} to start over. "
+            f"Received: runtime.model_dir={config.runtime.model_dir!r}"
         )
 
 
@@ -334,10 +452,13 @@ def restore_backup(backup, model):
     """Restores `backup`'s state into `model` now; returns its epoch.
 
     `BackupAndRestore` restores at `on_train_begin`, after the data iterator
-    exists; calling it first tells how many batches to skip. Reading the
-    epoch after the restore keeps the two consistent when the callback falls
-    back to its previous copy (`double_checkpoint`). The restore at
+    exists; calling it first tells how many batches to skip. The epoch is
+    the one of the backup actually restored, which is the previous copy
+    (`double_checkpoint`) when the latest one cannot be read. The restore at
     `on_train_begin` then loads the same files again.
+
+    Raises:
+        ValueError: if the backup exists but cannot be restored.
     """
     backup.set_model(model)
     backup.on_train_begin()
@@ -381,11 +502,18 @@ def train(config, strategy=None, callbacks=()):
     Returns:
         `TrainingResult`.
 
+    A `model_dir` holding an unfinished run (`backup/`) is resumed only
+    if that run's `config.yaml` differs from `config` in no key that can
+    change the trained weights (`check_resumable`, `WEIGHT_NEUTRAL_KEYS`);
+    this is checked before anything is written.
+
     Raises:
         FileExistsError: if `model_dir` already holds a finished run.
         FileNotFoundError: for a missing `model.imagenet_weights` or dataset
             folder (from the data loaders).
-        ValueError: for an invalid config.
+        ValueError: for an invalid config, or a `model_dir` holding an
+            unfinished run of another config (naming the keys that differ),
+            or a backup that cannot be restored.
     """
     validate_config(config)
     run, opt = config.runtime, config.optimization
@@ -396,6 +524,8 @@ def train(config, strategy=None, callbacks=()):
             "Choose another runtime.model_dir or delete it. Received: "
             f"runtime.model_dir={run.model_dir!r}"
         )
+    if os.path.isdir(paths.backup):
+        check_resumable(config, paths)
     if config.model.imagenet_weights is not None:
         _weights_path(config)
     if run.tensorboard and importlib.util.find_spec("tensorboard") is None:
