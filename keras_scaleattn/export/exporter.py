@@ -27,7 +27,9 @@ from keras_scaleattn.export.parity import PARITY_TOLERANCES
 from keras_scaleattn.export.parity import measure_parity
 from keras_scaleattn.export.parity import within_tolerance
 from keras_scaleattn.export.saved_model import export_saved_model
+from keras_scaleattn.export.serving import float32_model
 from keras_scaleattn.export.serving import normalize_image_size
+from keras_scaleattn.export.serving import serving_function
 from keras_scaleattn.export.tflite import export_tflite
 from keras_scaleattn.export.tflite import tflite_operator_counts
 
@@ -94,8 +96,12 @@ def export_artifacts(model, out_dir, formats=FORMATS, fixed_size=None,
                      log=None):
     """Writes the requested formats of `model` into `out_dir`.
 
+    A model trained with mixed precision is exported from its float32 copy
+    (`serving.float32_model`, made once for all formats): every artifact
+    computes at the precision its name and metadata state.
+
     Args:
-        model: a `ScaleAttentionSegmenter`.
+        model: a `ScaleAttentionSegmenter` (any float dtype policy).
         out_dir: str or os.PathLike. Created if missing.
         formats: sequence or comma-separated str of `FORMATS`.
             Defaults to all.
@@ -118,6 +124,7 @@ def export_artifacts(model, out_dir, formats=FORMATS, fixed_size=None,
         raise ValueError(
             f"{int8} need `representative_images` (uint8 images for int8 "
             "calibration). Received: representative_images=None")
+    model = float32_model(model)
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     if not isinstance(representative_images, (type(None), list, tuple)):
@@ -165,11 +172,37 @@ def export_artifacts(model, out_dir, formats=FORMATS, fixed_size=None,
     return artifacts
 
 
-def check_artifacts(model_path, artifacts, images):
+class KerasReference:
+    """The parity reference: the float32 Keras model, as a runtime.
+
+    Calls the same serving function every artifact was traced from, on the
+    float32 copy of the model (`serving.float32_model`), so a model trained
+    with mixed precision is compared at float32, the precision its float32
+    artifacts compute at.
+
+    Args:
+        model: a segmenter (any float dtype policy).
+    """
+
+    def __init__(self, model):
+        self.model = float32_model(model)
+        self._serve = serving_function(self.model, "uint8")
+
+    def __call__(self, images):
+        """Outputs for a uint8 batch `[B, H, W, 3]`, as NumPy arrays."""
+        from keras_scaleattn.export.images import prepare_images
+
+        batch, _ = prepare_images(images)
+        return {name: value.numpy()
+                for name, value in self._serve(batch).items()}
+
+
+def check_artifacts(reference, artifacts, images):
     """Measures every artifact's parity with the Keras model.
 
     Args:
-        model_path: str. The `.keras` file (the reference).
+        reference: a segmenter, or the path of its `.keras` file. Its
+            float32 copy is the reference (`KerasReference`).
         artifacts: list of dicts from `export_artifacts`.
         images: sequence of uint8 `[H, W, 3]` images.
 
@@ -181,7 +214,9 @@ def check_artifacts(model_path, artifacts, images):
         SegmentationRuntime,
     )
 
-    reference = SegmentationRuntime(model_path)
+    if not hasattr(reference, "get_config"):
+        reference = load_keras_model(reference)
+    reference = KerasReference(reference)
     rows = []
     for artifact in artifacts:
         runtime = SegmentationRuntime(artifact["path"])
@@ -212,6 +247,22 @@ def graph_facts(artifacts):
     return facts
 
 
+def load_keras_model(model_path):
+    """Loads the `.keras` model to export.
+
+    Args:
+        model_path: str or os.PathLike. A `.keras` file.
+
+    Returns:
+        The `keras.Model`.
+    """
+    import keras
+
+    import keras_scaleattn  # noqa: F401  (registers the layers)
+
+    return keras.models.load_model(model_path)
+
+
 def export_and_check(model_path, out_dir, formats=FORMATS, fixed_size=None,
                      parity_images=None, representative_images=None,
                      num_calibration_images=100, report_path=None, log=None):
@@ -230,22 +281,23 @@ def export_and_check(model_path, out_dir, formats=FORMATS, fixed_size=None,
         log: callable taking a str, or None.
 
     Returns:
-        dict: the report (`"model"`, `"artifacts"` with parity rows,
-        `"graphs"`, `"tolerances"`, `"passed"`), also written as JSON.
+        dict: the report (`"model"`, its `"dtype_policy"`, `"artifacts"`
+        with parity rows, `"graphs"`, `"tolerances"`, `"passed"`), also
+        written as JSON. The parity reference is the Keras model in
+        float32 (its float32 copy if it was trained with mixed precision).
     """
-    import keras
-
-    import keras_scaleattn  # noqa: F401  (registers the layers)
-
-    model = keras.models.load_model(model_path)
+    model = load_keras_model(model_path)
+    policy = model.dtype_policy.name
+    model = float32_model(model)
     artifacts = export_artifacts(model, out_dir, formats, fixed_size,
                                  representative_images,
                                  num_calibration_images, log)
     rows = artifacts
     if parity_images is not None and len(parity_images):
-        rows = check_artifacts(model_path, artifacts, parity_images)
+        rows = check_artifacts(model, artifacts, parity_images)
     report = {
         "model": os.fspath(model_path),
+        "dtype_policy": policy,
         "num_parity_images": len(parity_images) if parity_images is not None
         else 0,
         "artifacts": rows,

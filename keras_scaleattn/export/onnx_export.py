@@ -25,6 +25,7 @@ import onnx
 from keras_scaleattn.export.atomic import atomic_file
 from keras_scaleattn.export.serving import METADATA_KEY
 from keras_scaleattn.export.serving import export_metadata
+from keras_scaleattn.export.serving import float32_model
 from keras_scaleattn.export.serving import metadata_json
 from keras_scaleattn.export.serving import serving_function
 
@@ -155,6 +156,11 @@ def _name_dynamic_dims(model_proto):
 def convert_onnx(model, opset=DEFAULT_OPSET):
     """Converts a segmenter to an `onnx.ModelProto` (no file written).
 
+    A mixed-precision model is converted from its float32 copy
+    (`float32_model`), so the graph computes in float32, as its metadata
+    says (under mixed_bfloat16 tf2onnx would write bfloat16 operators that
+    ONNX Runtime cannot load; under mixed_float16 a float16 graph).
+
     Args:
         model: a `ScaleAttentionSegmenter`. A model just loaded from
             `.keras` works as it is (it is traced through the serving
@@ -172,6 +178,7 @@ def convert_onnx(model, opset=DEFAULT_OPSET):
     """
     import tf2onnx
 
+    model = float32_model(model)
     serve = serving_function(model, "float32")
     # Trace once in TensorFlow first: a model just reloaded from .keras must
     # have been called before tf2onnx sees it (NOTES.md, "Keras 3").

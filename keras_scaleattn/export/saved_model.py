@@ -17,6 +17,7 @@ from keras_scaleattn.export.atomic import atomic_directory
 from keras_scaleattn.export.atomic import write_file_atomic
 from keras_scaleattn.export.serving import METADATA_KEY
 from keras_scaleattn.export.serving import export_metadata
+from keras_scaleattn.export.serving import float32_model
 from keras_scaleattn.export.serving import metadata_json
 from keras_scaleattn.export.serving import serving_function
 
@@ -34,7 +35,8 @@ def export_saved_model(model, path):
     `[B, H, W]`, `probabilities` float32 `[B, H, W, C]` and, when the model
     has it, `attention` float32 `[B, H, W, S]`. The export metadata goes to
     `assets.extra/keras_scaleattn.json`. The directory is written under a
-    temporary name and renamed when complete.
+    temporary name and renamed when complete. A mixed-precision model is
+    exported from its float32 copy (`float32_model`).
 
     Args:
         model: a `ScaleAttentionSegmenter` (or a model with its outputs).
@@ -52,11 +54,12 @@ def export_saved_model(model, path):
     >>> serve(images=tf.zeros((1, 65, 65, 3), tf.uint8))["class_map"].shape  # doctest: +SKIP
     TensorShape([1, 65, 65])
     """
+    model = float32_model(model)
+    metadata = export_metadata(model, "uint8")
     serve = serving_function(model, "uint8")
     module = tf.Module()
     module.model = model
     module.serve = serve
-    metadata = export_metadata(model, "uint8")
     with atomic_directory(path) as tmp:
         tf.saved_model.save(
             module, tmp,

@@ -20,6 +20,7 @@ normalised: the VGG mean subtraction is inside the model).
 import json
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_scaleattn.inference.full_resolution import full_resolution_outputs
@@ -52,6 +53,109 @@ def check_segmenter(model):
             f"model of type {type(model).__name__} with outputs {list(names)}"
         )
     return model
+
+
+def _is_float32_policy(policy):
+    return (policy.compute_dtype == "float32"
+            and policy.variable_dtype == "float32")
+
+
+def is_float32(model):
+    """Whether `model` and every layer in it compute and store float32.
+
+    Args:
+        model: a `keras.Model`.
+
+    Returns:
+        bool: False for a model built with `dtype="mixed_float16"`,
+        `"mixed_bfloat16"`, `"float16"`, `"bfloat16"` or `"float64"` (or
+        holding a layer with such a policy).
+    """
+    return all(_is_float32_policy(layer.dtype_policy)
+               for layer in model._flatten_layers(include_self=True))
+
+
+# Float dtype policies whose float32 counterpart is "float32".
+_FLOAT_POLICIES = ("mixed_float16", "mixed_bfloat16", "float16", "bfloat16",
+                   "float64")
+
+
+def _float32_config(value):
+    """`value` (a model config) with every float dtype policy float32."""
+    if isinstance(value, dict):
+        if (value.get("class_name") in ("DTypePolicy", "FloatDTypePolicy")
+                and isinstance(value.get("config"), dict)
+                and value["config"].get("name") in _FLOAT_POLICIES):
+            return "float32"
+        return {key: ("float32" if key == "dtype" and item in _FLOAT_POLICIES
+                      else _float32_config(item))
+                for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_float32_config(item) for item in value)
+    return value
+
+
+def float32_model(model):
+    """`model` itself if it is float32, else a float32 copy to export from.
+
+    A model trained with mixed precision (`dtype="mixed_float16"` or
+    `"mixed_bfloat16"`, `optimization.mixed_precision`) computes in half
+    precision, which the TFLite converter rejects, tf2onnx turns into
+    bfloat16 graphs ONNX Runtime cannot load, and which would make a
+    "float32" artifact compute in float16. Every exporter therefore traces
+    this copy: the same config with the float32 dtype policy, the weights
+    copied and cast to float32. Each artifact's precision is then the one
+    its name and metadata state (float16 and int8 come from the artifact's
+    own conversion, not from the training policy).
+
+    Args:
+        model: a segmenter (see `check_segmenter`).
+
+    Returns:
+        A float32 `keras.Model` with the same weights (cast to float32).
+
+    Raises:
+        ValueError: if `model` is not a segmenter, or its dtype policy has
+            no float32 counterpart (e.g. a quantized `"int8"` policy).
+
+    Example:
+
+    >>> from keras_scaleattn import ScaleAttentionSegmenter
+    >>> model = ScaleAttentionSegmenter(
+    ...     num_classes=3, scales=(1.0, 0.5), trunk_width=0.0625,
+    ...     attention_filters=8, dtype="mixed_bfloat16")
+    >>> float32_model(model).dtype_policy.name
+    'float32'
+    """
+    check_segmenter(model)
+    if is_float32(model):
+        return model
+    policy = model.dtype_policy.name
+    try:
+        copy = type(model).from_config(_float32_config(model.get_config()))
+    except Exception as error:  # from_config raises many kinds
+        raise ValueError(
+            f"`model` (dtype policy {policy!r}) could not be rebuilt in "
+            f"float32 from its config for export: {type(error).__name__}: "
+            f"{str(error)[:300]}") from error
+    if not is_float32(copy):
+        raise ValueError(
+            "`model` must have a float dtype policy (float32, "
+            f"{', '.join(_FLOAT_POLICIES)}) to be exported. Received: a "
+            f"model with dtype policy {policy!r}")
+    source, target = model.weights, copy.weights
+    if [tuple(v.shape) for v in source] != [tuple(v.shape) for v in target]:
+        raise ValueError(
+            f"`model` (dtype policy {policy!r}) rebuilt in float32 has other "
+            "weights than the original, so it cannot be exported from a "
+            "float32 copy. Received: a model of type "
+            f"{type(model).__name__}")
+    for src, dst in zip(source, target):
+        value = keras.ops.convert_to_numpy(src)
+        if "float" in str(src.dtype):
+            value = value.astype(np.float32)
+        dst.assign(value)
+    return copy
 
 
 def normalize_image_size(image_size):

@@ -32,6 +32,7 @@ from tensorflow.python.framework.convert_to_constants import (
 from keras_scaleattn.export.atomic import write_file_atomic
 from keras_scaleattn.export.serving import METADATA_KEY
 from keras_scaleattn.export.serving import export_metadata
+from keras_scaleattn.export.serving import float32_model
 from keras_scaleattn.export.serving import metadata_json
 from keras_scaleattn.export.serving import normalize_image_size
 from keras_scaleattn.export.serving import serving_function
@@ -289,6 +290,9 @@ def convert_tflite(model, quantization="float32", image_size=None,
                    num_calibration_images=DEFAULT_CALIBRATION_IMAGES):
     """Converts a segmenter to TFLite flatbuffer bytes (no file written).
 
+    A mixed-precision model is converted from its float32 copy
+    (`float32_model`): `quantization` alone sets the precision.
+
     Args:
         model: a `ScaleAttentionSegmenter`.
         quantization: str. `"float32"`, `"float16"` (weights stored in
@@ -326,6 +330,7 @@ def convert_tflite(model, quantization="float32", image_size=None,
             f"({min_size}). Received: image_size={image_size!r}"
         )
     batch_size = 1 if size is not None else None
+    model = float32_model(model)
     module = frozen_serving_module(model, size, batch_size)
     converter = tf.lite.TFLiteConverter.from_concrete_functions(
         [module.serve.get_concrete_function()], module)
