@@ -16,6 +16,7 @@ Artifact names in the output directory:
 
 import os
 import time
+import zipfile
 
 from keras_scaleattn.evaluation.report import write_json_atomic
 from keras_scaleattn.export.onnx_export import convert_onnx
@@ -27,6 +28,7 @@ from keras_scaleattn.export.parity import PARITY_TOLERANCES
 from keras_scaleattn.export.parity import measure_parity
 from keras_scaleattn.export.parity import within_tolerance
 from keras_scaleattn.export.saved_model import export_saved_model
+from keras_scaleattn.export.serving import check_segmenter
 from keras_scaleattn.export.serving import float32_model
 from keras_scaleattn.export.serving import normalize_image_size
 from keras_scaleattn.export.serving import serving_function
@@ -247,20 +249,51 @@ def graph_facts(artifacts):
     return facts
 
 
-def load_keras_model(model_path):
-    """Loads the `.keras` model to export.
+def load_keras_model(model_path, argument="model_path"):
+    """Loads the `.keras` model to export, with errors that name the file.
+
+    Keras reports a truncated or corrupt `.keras` file as "File not found"
+    although the file exists; this says what is wrong instead.
 
     Args:
-        model_path: str or os.PathLike. A `.keras` file.
+        model_path: str or os.PathLike. A `.keras` file (another file Keras
+            loads, such as `.h5`, is passed to Keras as it is).
+        argument: str. The name errors give the path (`deploy/export.py`
+            passes `"--model"`). Defaults to `"model_path"`.
 
     Returns:
-        The `keras.Model`.
+        The `keras.Model` (a segmenter, see `serving.check_segmenter`).
+
+    Raises:
+        FileNotFoundError: if `model_path` does not exist.
+        ValueError: if it is not a zip archive (`.keras`), Keras cannot load
+            it, or it is not a segmenter.
     """
     import keras
 
     import keras_scaleattn  # noqa: F401  (registers the layers)
 
-    return keras.models.load_model(model_path)
+    path = os.fspath(model_path)
+    received = f"Received: {argument}={path!r}"
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"`{argument}` does not exist. {received}")
+    if os.path.isdir(path) or (path.lower().endswith(".keras")
+                               and not zipfile.is_zipfile(path)):
+        raise ValueError(
+            f"`{argument}` could not be loaded as a Keras model: it is not a "
+            ".keras archive (a zip file with the model's config and weights; "
+            f"truncated or corrupt?). {received}")
+    try:
+        model = keras.models.load_model(path)
+    except Exception as error:  # Keras raises many kinds
+        raise ValueError(
+            f"`{argument}` could not be loaded as a Keras model (truncated "
+            f"or corrupt file?): {type(error).__name__}: "
+            f"{str(error)[:300]}. {received}") from error
+    try:
+        return check_segmenter(model)
+    except ValueError as error:
+        raise ValueError(f"{error}. {received}") from None
 
 
 def export_and_check(model_path, out_dir, formats=FORMATS, fixed_size=None,
