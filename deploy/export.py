@@ -13,20 +13,30 @@ int8 formats are calibrated on `--calibration-images` images of
 `--images DIR` (or the synthetic training set). Exits with status 1 if an
 artifact is outside its precision's tolerance (`export/parity.py`).
 
+Runs Keras on TensorFlow whatever `KERAS_BACKEND` says (the exporters
+trace TensorFlow graphs).
+
 `--fixed-size` is a side (`513`) or `HEIGHTxWIDTH` (`385x513`, a 3:4 camera
 frame), for phone delegates that want one input shape; other image sizes
 are letterboxed to it by `SegmentationRuntime(..., fit="letterbox")`.
 """
 
 import argparse
+import os
 import sys
 
-from keras_scaleattn.cli import run_script
-from keras_scaleattn.export.exporter import FORMATS
-from keras_scaleattn.export.exporter import export_and_check
-from keras_scaleattn.export.exporter import parse_formats
-from keras_scaleattn.export.images import sample_images
-from keras_scaleattn.export.parity import parity_table
+if "keras" not in sys.modules:
+    # Export traces TensorFlow graphs (tf.function, the TFLite converter,
+    # tf2onnx): Keras must run on TensorFlow, whatever KERAS_BACKEND or
+    # ~/.keras/keras.json say. Set before keras_scaleattn imports Keras.
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+
+from keras_scaleattn.cli import run_script  # noqa: E402
+from keras_scaleattn.export.exporter import FORMATS  # noqa: E402
+from keras_scaleattn.export.exporter import export_and_check  # noqa: E402
+from keras_scaleattn.export.exporter import parse_formats  # noqa: E402
+from keras_scaleattn.export.images import sample_images  # noqa: E402
+from keras_scaleattn.export.parity import parity_table  # noqa: E402
 
 
 def fixed_size(text):

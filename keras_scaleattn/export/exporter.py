@@ -67,6 +67,27 @@ def parse_formats(formats):
     return tuple(f for f in FORMATS if f in formats)
 
 
+def check_tensorflow_backend():
+    """Raises a `ValueError` unless Keras runs on TensorFlow.
+
+    Every exporter traces TensorFlow graphs (`tf.function`, the TFLite
+    converter, tf2onnx), which Keras tensors of another backend cannot
+    enter ("Cannot convert a symbolic tf.Tensor" under JAX).
+
+    Raises:
+        ValueError: naming the active backend.
+    """
+    import keras
+
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        raise ValueError(
+            "Export needs the TensorFlow Keras backend (it traces "
+            "TensorFlow graphs): set KERAS_BACKEND=tensorflow before Keras "
+            "is imported (deploy/export.py does). Received: Keras backend "
+            f"{backend!r}")
+
+
 def artifact_name(format_name, image_size=None):
     """File (or directory) name of an artifact in the output directory.
 
@@ -117,7 +138,12 @@ def export_artifacts(model, out_dir, formats=FORMATS, fixed_size=None,
     Returns:
         list of dicts, one per artifact: `"name"`, `"format"`, `"path"`,
         `"precision"`, `"image_size"` (None or `[h, w]`) and `"seconds"`.
+
+    Raises:
+        ValueError: for bad arguments, int8 without images, or a Keras
+            backend other than TensorFlow (`check_tensorflow_backend`).
     """
+    check_tensorflow_backend()
     formats = parse_formats(formats)
     size = normalize_image_size(fixed_size)
     int8 = [f for f in formats if FORMAT_PRECISION[f] == "int8"]
@@ -318,7 +344,14 @@ def export_and_check(model_path, out_dir, formats=FORMATS, fixed_size=None,
         with parity rows, `"graphs"`, `"tolerances"`, `"passed"`), also
         written as JSON. The parity reference is the Keras model in
         float32 (its float32 copy if it was trained with mixed precision).
+
+    Raises:
+        FileNotFoundError: if `model_path` does not exist.
+        ValueError: for a file that is not a loadable `.keras` model, bad
+            arguments, or a Keras backend other than TensorFlow
+            (`check_tensorflow_backend`).
     """
+    check_tensorflow_backend()
     model = load_keras_model(model_path)
     policy = model.dtype_policy.name
     model = float32_model(model)

@@ -47,3 +47,37 @@ def test_missing_model_is_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError, match="`model_path` does not "
                                                 "exist.*nothing.keras"):
         load_keras_model(tmp_path / "nothing.keras")
+
+
+def test_export_needs_the_tensorflow_backend(tiny_model_path, tmp_path,
+                                             monkeypatch):
+    import keras
+
+    from keras_scaleattn.export.exporter import export_and_check
+    from keras_scaleattn.export.exporter import export_artifacts
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(ValueError, match="needs the TensorFlow Keras "
+                                         "backend.*Received: Keras backend "
+                                         "'jax'"):
+        export_and_check(tiny_model_path, tmp_path / "a", "onnx")
+    with pytest.raises(ValueError, match="KERAS_BACKEND=tensorflow"):
+        export_artifacts(object(), tmp_path / "b", "onnx")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_export_script_runs_under_keras_backend_jax(tiny_model_path,
+                                                    tmp_path):
+    out_dir = tmp_path / "exports"
+    env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=str(ROOT),
+               TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "deploy" / "export.py"),
+         "--model", tiny_model_path, "--out-dir", str(out_dir),
+         "--formats", "onnx", "--parity-images", "1",
+         "--synthetic-size", "97"],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(os.listdir(out_dir)) == ["model.onnx", "parity_report.json"]
+    assert "| model.onnx | float32 | any |" in result.stdout
