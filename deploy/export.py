@@ -35,6 +35,8 @@ from keras_scaleattn.cli import run_script  # noqa: E402
 from keras_scaleattn.export.exporter import FORMATS  # noqa: E402
 from keras_scaleattn.export.exporter import export_and_check  # noqa: E402
 from keras_scaleattn.export.exporter import parse_formats  # noqa: E402
+from keras_scaleattn.export.images import list_image_files  # noqa: E402
+from keras_scaleattn.export.images import read_images  # noqa: E402
 from keras_scaleattn.export.images import sample_images  # noqa: E402
 from keras_scaleattn.export.parity import parity_table  # noqa: E402
 
@@ -49,6 +51,40 @@ def fixed_size(text):
         f"must be a side (513) or HEIGHTxWIDTH (385x513) in pixels, got {text!r}")
 
 
+def count(minimum):
+    """An argparse type: an int of at least `minimum`."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"must be an int >= {minimum}, got {text!r}")
+        return value
+    return parse
+
+
+# The flags errors name instead of export_and_check's arguments.
+FLAGS = {"model_path": "--model", "out_dir": "--out-dir",
+         "formats": "--formats", "fixed_size": "--fixed-size",
+         "parity_images": "--images", "representative_images": "--images",
+         "report_path": "--report"}
+
+
+def images_for(args, num_images, split):
+    """`{name: image}`: the first files of `--images`, or synthetic ones."""
+    if args.images is None:
+        images = sample_images(None, num_images, args.synthetic_size, split)
+        return {f"synthetic {split} #{i}": image
+                for i, image in enumerate(images)}
+    if not os.path.isdir(args.images):
+        raise ValueError("`--images` must be a folder of images. "
+                         f"Received: --images={args.images!r}")
+    paths = list_image_files(args.images)[:num_images]
+    return dict(zip(paths, read_images(paths)))
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -60,14 +96,14 @@ def parse_args(argv=None):
     parser.add_argument("--fixed-size", type=fixed_size, default=None,
                         help="also write TFLite models for this size: a side "
                              "(513) or HEIGHTxWIDTH (385x513)")
-    parser.add_argument("--parity-images", type=int, default=8,
+    parser.add_argument("--parity-images", type=count(0), default=8,
                         help="images for the parity check (0: skip)")
     parser.add_argument("--images", default=None,
                         help="folder of images for parity and calibration "
                              "(default: the synthetic dataset)")
     parser.add_argument("--synthetic-size", type=int, default=129,
                         help="side of synthetic images (>= 97)")
-    parser.add_argument("--calibration-images", type=int, default=100,
+    parser.add_argument("--calibration-images", type=count(1), default=100,
                         help="images for int8 calibration")
     parser.add_argument("--report", default=None,
                         help="JSON report path (default: "
@@ -80,15 +116,16 @@ def main(argv=None):
     formats = parse_formats(args.formats)
     calibration = None
     if any(f.endswith("int8") for f in formats):
-        calibration = sample_images(args.images, args.calibration_images,
-                                    args.synthetic_size, split="train")
-    parity = []
+        calibration = images_for(args, args.calibration_images, "train")
+    parity = {}
     if args.parity_images > 0:
-        parity = sample_images(args.images, args.parity_images,
-                               args.synthetic_size, split="val")
+        parity = images_for(args, args.parity_images, "val")
+    # Checks the model, --fixed-size, every image and --report before any
+    # artifact is written.
     report = export_and_check(
         args.model, args.out_dir, formats, args.fixed_size, parity,
-        calibration, args.calibration_images, args.report, log=print)
+        calibration, args.calibration_images, args.report, log=print,
+        argument_names=FLAGS)
     if parity:
         print()
         print(parity_table(report["artifacts"]), end="")

@@ -14,9 +14,12 @@ Artifact names in the output directory:
 | onnx, onnx_fp16, onnx_int8 | `model.onnx`, `model_fp16.onnx`, `model_int8.onnx` | |
 """
 
+import collections.abc
 import os
 import time
 import zipfile
+
+import numpy as np
 
 from keras_scaleattn.evaluation.report import write_json_atomic
 from keras_scaleattn.export.onnx_export import convert_onnx
@@ -114,6 +117,101 @@ def artifact_name(format_name, image_size=None):
     return f"model{size}{_SUFFIX[precision]}{extension}"
 
 
+def _named_images(images):
+    """`(names or None, images)` of a sequence, or of a dict name -> image."""
+    if isinstance(images, collections.abc.Mapping):
+        return [str(name) for name in images], list(images.values())
+    return None, images
+
+
+def check_export_arguments(model, out_dir, formats=FORMATS, fixed_size=None,
+                           parity_images=None, representative_images=None,
+                           report_path=None, argument_names=None):
+    """Checks what an export needs before anything is written.
+
+    Every problem that would otherwise surface after some artifacts were
+    written (a fixed size below the model's minimum, an image the model
+    cannot take, a report path in a missing directory) is a `ValueError`
+    here, naming the argument (or the script's flag) and the image.
+
+    Args:
+        model: the segmenter to export.
+        out_dir: str or os.PathLike. The output directory (created later if
+            missing; must not be a file).
+        formats: sequence or comma-separated str of `FORMATS`.
+        fixed_size: None, an int or `(height, width)`.
+        parity_images: None, a sequence of uint8 `[H, W, 3]` images, or a
+            dict name (file path) -> image: errors name the image by it.
+        representative_images: the same for int8 calibration (only lists,
+            tuples and dicts are checked: a generator is not consumed).
+        report_path: None or the JSON report's path.
+        argument_names: None or a dict argument name -> the name errors
+            use (`deploy/export.py` passes its flags, e.g.
+            `{"fixed_size": "--fixed-size"}`).
+
+    Returns:
+        The normalised `fixed_size`: None or `(height, width)`.
+
+    Raises:
+        ValueError: for unknown formats, a bad `fixed_size` or one below
+            the model's `min_input_size`, an `out_dir` that is a file, a
+            `report_path` whose directory does not exist, or an image that
+            is not `[H, W, 3]` or is smaller than `min_input_size`.
+    """
+    names = argument_names or {}
+
+    def arg(name):
+        return names.get(name, name)
+
+    def fail(name, requirement, value):
+        raise ValueError(f"`{arg(name)}` must be {requirement}. "
+                         f"Received: {arg(name)}={value!r}")
+
+    formats = parse_formats(formats)
+    min_size = getattr(model, "min_input_size", None) or 1
+    try:
+        size = normalize_image_size(fixed_size)
+    except ValueError:
+        size = None
+        fail("fixed_size", "None, a positive int or (height, width)",
+             fixed_size)
+    if size is not None and min(size) < min_size:
+        fail("fixed_size", f"at least the model's min_input_size "
+             f"({min_size}) on each side", fixed_size)
+    out_dir = os.fspath(out_dir)
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        fail("out_dir", "a directory (created if missing), not a file",
+             out_dir)
+    if report_path is not None:
+        report_path = os.fspath(report_path)
+        if (os.path.isdir(report_path) or not os.path.isdir(
+                os.path.dirname(os.path.abspath(report_path)))):
+            fail("report_path", "a file in an existing directory",
+                 report_path)
+    image_sets = [("parity_images", parity_images)]
+    if any(FORMAT_PRECISION[f] == "int8" for f in formats):
+        image_sets.append(("representative_images", representative_images))
+    for argument, images in image_sets:
+        image_names, images = _named_images(images)
+        if not isinstance(images, (list, tuple, np.ndarray)):
+            continue
+        for i, image in enumerate(images):
+            name = (image_names[i] if image_names
+                    else f"{arg(argument)}[{i}]")
+            shape = np.shape(image)
+            if len(shape) != 3 or shape[-1] != 3:
+                raise ValueError(
+                    f"`{arg(argument)}` must hold RGB images [H, W, 3]. "
+                    f"Received: {name} of shape {shape}")
+            if min(shape[:2]) < min_size:
+                raise ValueError(
+                    f"`{arg(argument)}` must hold images of at least "
+                    f"{min_size}x{min_size} pixels (the model's "
+                    f"min_input_size). Received: {name} of size "
+                    f"{shape[0]}x{shape[1]}")
+    return size
+
+
 def export_artifacts(model, out_dir, formats=FORMATS, fixed_size=None,
                      representative_images=None, num_calibration_images=100,
                      log=None):
@@ -140,12 +238,14 @@ def export_artifacts(model, out_dir, formats=FORMATS, fixed_size=None,
         `"precision"`, `"image_size"` (None or `[h, w]`) and `"seconds"`.
 
     Raises:
-        ValueError: for bad arguments, int8 without images, or a Keras
+        ValueError: before anything is written, for bad arguments
+            (`check_export_arguments`), int8 without images, or a Keras
             backend other than TensorFlow (`check_tensorflow_backend`).
     """
     check_tensorflow_backend()
     formats = parse_formats(formats)
-    size = normalize_image_size(fixed_size)
+    size = check_export_arguments(model, out_dir, formats, fixed_size,
+                                  representative_images=representative_images)
     int8 = [f for f in formats if FORMAT_PRECISION[f] == "int8"]
     if int8 and representative_images is None:
         # Checked before anything is written, not after the float formats.
@@ -324,20 +424,29 @@ def load_keras_model(model_path, argument="model_path"):
 
 def export_and_check(model_path, out_dir, formats=FORMATS, fixed_size=None,
                      parity_images=None, representative_images=None,
-                     num_calibration_images=100, report_path=None, log=None):
+                     num_calibration_images=100, report_path=None, log=None,
+                     argument_names=None):
     """Exports a `.keras` model, checks parity and writes the JSON report.
+
+    Everything that can be checked before exporting is (the model file,
+    the formats, the fixed size against the model's `min_input_size`, every
+    image's size, the report's directory: `check_export_arguments`), so a
+    mistake stops the export before any artifact is written.
 
     Args:
         model_path: str. The trained `.keras` model.
         out_dir: str. Output directory (created if missing).
         formats: sequence or comma-separated str of `FORMATS`.
         fixed_size: None, int or `(height, width)`: also fixed-size TFLite.
-        parity_images: sequence of uint8 images, or None / empty to skip
-            the parity check.
-        representative_images: iterable of uint8 images for int8.
+        parity_images: sequence of uint8 images, or a dict name (file path)
+            -> image, or None / empty to skip the parity check.
+        representative_images: iterable of uint8 images for int8, or a dict
+            name -> image.
         num_calibration_images: int. Defaults to 100.
         report_path: str or None. Defaults to `<out_dir>/parity_report.json`.
         log: callable taking a str, or None.
+        argument_names: None or a dict argument name -> the name errors use
+            (`deploy/export.py` passes its flags: `"--fixed-size"`, ...).
 
     Returns:
         dict: the report (`"model"`, its `"dtype_policy"`, `"artifacts"`
@@ -348,11 +457,17 @@ def export_and_check(model_path, out_dir, formats=FORMATS, fixed_size=None,
     Raises:
         FileNotFoundError: if `model_path` does not exist.
         ValueError: for a file that is not a loadable `.keras` model, bad
-            arguments, or a Keras backend other than TensorFlow
-            (`check_tensorflow_backend`).
+            arguments or images (`check_export_arguments`), or a Keras
+            backend other than TensorFlow (`check_tensorflow_backend`).
     """
     check_tensorflow_backend()
-    model = load_keras_model(model_path)
+    names = argument_names or {}
+    formats = parse_formats(formats)
+    model = load_keras_model(model_path, names.get("model_path", "model_path"))
+    check_export_arguments(model, out_dir, formats, fixed_size, parity_images,
+                           representative_images, report_path, names)
+    _, parity_images = _named_images(parity_images)
+    _, representative_images = _named_images(representative_images)
     policy = model.dtype_policy.name
     model = float32_model(model)
     artifacts = export_artifacts(model, out_dir, formats, fixed_size,

@@ -81,3 +81,87 @@ def test_export_script_runs_under_keras_backend_jax(tiny_model_path,
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(os.listdir(out_dir)) == ["model.onnx", "parity_report.json"]
     assert "| model.onnx | float32 | any |" in result.stdout
+
+
+def _image_folder(folder, sizes):
+    import numpy as np
+    from PIL import Image
+
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name, (height, width) in sizes.items():
+        Image.fromarray(rng.integers(0, 256, (height, width, 3), np.uint8)
+                        ).save(folder / name)
+    return folder
+
+
+@pytest.mark.parametrize("formats", ["saved_model,onnx", "onnx_int8"])
+def test_too_small_image_is_named_before_anything_is_written(
+        formats, tiny_model_path, tmp_path, capsys):
+    folder = _image_folder(tmp_path / "images", {
+        "a.png": (40, 50), "b_small.png": (20, 60), "c.png": (33, 33)})
+    out_dir = tmp_path / "exports"
+    code = _export_main(["--model", tiny_model_path, "--out-dir",
+                         str(out_dir), "--formats", formats,
+                         "--images", str(folder)])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "error: `--images` must hold images of at least 33x33 pixels (the "
+        "model's min_input_size). Received: "
+        f"{folder / 'b_small.png'} of size 20x60")
+    assert not out_dir.exists()
+
+
+def test_fixed_size_below_the_minimum_names_the_flag(tiny_model_path,
+                                                     tmp_path, capsys):
+    out_dir = tmp_path / "exports"
+    code = _export_main(["--model", tiny_model_path, "--out-dir",
+                         str(out_dir), "--formats", "saved_model,tflite",
+                         "--fixed-size", "65x20", "--parity-images", "0"])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: `--fixed-size` must be at least the model's min_input_size "
+        "(33) on each side. Received: --fixed-size=(65, 20)")
+    assert not out_dir.exists()
+
+
+def test_report_in_a_missing_directory_names_the_flag(tiny_model_path,
+                                                      tmp_path, capsys):
+    out_dir = tmp_path / "exports"
+    report = tmp_path / "missing_dir" / "r.json"
+    code = _export_main(["--model", tiny_model_path, "--out-dir",
+                         str(out_dir), "--formats", "onnx",
+                         "--parity-images", "0", "--report", str(report)])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: `--report` must be a file in an existing directory. "
+        f"Received: --report={str(report)!r}")
+    assert not out_dir.exists()
+
+
+def test_export_and_check_names_its_arguments(tiny_model_path, tmp_path):
+    import numpy as np
+
+    from keras_scaleattn.export.exporter import export_and_check
+
+    out_dir = tmp_path / "exports"
+    with pytest.raises(ValueError, match=r"`fixed_size` must be at least the "
+                                         r"model's min_input_size \(33\).*"
+                                         r"Received: fixed_size=20"):
+        export_and_check(tiny_model_path, out_dir, "tflite", fixed_size=20)
+    images = [np.zeros((40, 40, 3), np.uint8), np.zeros((40, 32, 3), np.uint8)]
+    with pytest.raises(ValueError, match=r"Received: parity_images\[1\] of "
+                                         r"size 40x32"):
+        export_and_check(tiny_model_path, out_dir, "onnx",
+                         parity_images=images)
+    with pytest.raises(ValueError, match=r"`representative_images` must hold "
+                                         r"RGB images \[H, W, 3\]. Received: "
+                                         r"representative_images\[0\] of "
+                                         r"shape \(40, 40\)"):
+        export_and_check(tiny_model_path, out_dir, "onnx_int8",
+                         representative_images=[np.zeros((40, 40))])
+    with pytest.raises(ValueError, match="`out_dir` must be a directory"):
+        (tmp_path / "file").write_text("x")
+        export_and_check(tiny_model_path, tmp_path / "file", "onnx")
+    assert not out_dir.exists()
