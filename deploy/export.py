@@ -10,8 +10,10 @@ model on the same images (`--images DIR`, or the synthetic validation set),
 prints a parity table (max |delta probability|, max |delta attention|, pixel
 agreement of the class maps) and writes `<out-dir>/parity_report.json`.
 int8 formats are calibrated on `--calibration-images` images of
-`--images DIR` (or the synthetic training set). Exits with status 1 if an
-artifact is outside its precision's tolerance (`export/parity.py`).
+`--images DIR` (or the synthetic training set): other files than the
+parity images whenever the folder has more than `--parity-images` (the
+report lists both). Exits with status 1 if an artifact is outside its
+precision's tolerance (`export/parity.py`).
 
 Runs Keras on TensorFlow whatever `KERAS_BACKEND` says (the exporters
 trace TensorFlow graphs).
@@ -35,6 +37,7 @@ from keras_scaleattn.cli import run_script  # noqa: E402
 from keras_scaleattn.export.exporter import FORMATS  # noqa: E402
 from keras_scaleattn.export.exporter import export_and_check  # noqa: E402
 from keras_scaleattn.export.exporter import parse_formats  # noqa: E402
+from keras_scaleattn.export.exporter import split_image_files  # noqa: E402
 from keras_scaleattn.export.images import list_image_files  # noqa: E402
 from keras_scaleattn.export.images import read_images  # noqa: E402
 from keras_scaleattn.export.images import sample_images  # noqa: E402
@@ -72,17 +75,36 @@ FLAGS = {"model_path": "--model", "out_dir": "--out-dir",
          "report_path": "--report"}
 
 
-def images_for(args, num_images, split):
-    """`{name: image}`: the first files of `--images`, or synthetic ones."""
+def read_named(paths):
+    """`{path: image}` of image files."""
+    return dict(zip(paths, read_images(paths)))
+
+
+def synthetic(args, num_images, split):
+    """`{name: image}` of the synthetic split (val: parity, train: int8)."""
+    images = sample_images(None, num_images, args.synthetic_size, split)
+    return {f"synthetic {split} #{i}": image for i, image in enumerate(images)}
+
+
+def parity_and_calibration(args, int8):
+    """`({name: image}, {name: image} or None)`: parity and int8 images.
+
+    From `--images`, disjoint whenever the folder has more files than
+    `--parity-images` (`split_image_files`); else the synthetic val and
+    train splits.
+    """
+    num_calibration = args.calibration_images if int8 else 0
     if args.images is None:
-        images = sample_images(None, num_images, args.synthetic_size, split)
-        return {f"synthetic {split} #{i}": image
-                for i, image in enumerate(images)}
+        parity = (synthetic(args, args.parity_images, "val")
+                  if args.parity_images else {})
+        return parity, (synthetic(args, num_calibration, "train")
+                        if int8 else None)
     if not os.path.isdir(args.images):
         raise ValueError("`--images` must be a folder of images. "
                          f"Received: --images={args.images!r}")
-    paths = list_image_files(args.images)[:num_images]
-    return dict(zip(paths, read_images(paths)))
+    parity, calibration = split_image_files(
+        list_image_files(args.images), args.parity_images, num_calibration)
+    return read_named(parity), read_named(calibration) if int8 else None
 
 
 def parse_args(argv=None):
@@ -114,12 +136,8 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     formats = parse_formats(args.formats)
-    calibration = None
-    if any(f.endswith("int8") for f in formats):
-        calibration = images_for(args, args.calibration_images, "train")
-    parity = {}
-    if args.parity_images > 0:
-        parity = images_for(args, args.parity_images, "val")
+    parity, calibration = parity_and_calibration(
+        args, any(f.endswith("int8") for f in formats))
     # Checks the model, --fixed-size, every image and --report before any
     # artifact is written.
     report = export_and_check(

@@ -117,6 +117,38 @@ def artifact_name(format_name, image_size=None):
     return f"model{size}{_SUFFIX[precision]}{extension}"
 
 
+def split_image_files(paths, num_parity, num_calibration=0):
+    """Parity and int8 calibration images from one list, disjoint if possible.
+
+    An int8 model's parity measured on its own calibration images would be
+    optimistic, so the two sets do not share a file whenever `paths` has
+    more files than `num_parity`: parity takes the first `num_parity`
+    files, calibration up to `num_calibration` of the files after them
+    (fewer than asked when the list is short). Only a list of at most
+    `num_parity` files is used for both.
+
+    Args:
+        paths: sequence of str (sorted, e.g. `images.list_image_files`).
+        num_parity: int >= 0. Parity images wanted.
+        num_calibration: int >= 0. Calibration images wanted (0 without
+            int8 formats). Defaults to 0.
+
+    Returns:
+        tuple `(parity, calibration)` of lists of paths.
+
+    Example:
+
+    >>> split_image_files(["a", "b", "c", "d"], 2, 5)
+    (['a', 'b'], ['c', 'd'])
+    >>> split_image_files(["a", "b"], 2, 5)
+    (['a', 'b'], ['a', 'b'])
+    """
+    paths = list(paths)
+    parity = paths[:num_parity]
+    rest = paths[len(parity):] or parity
+    return parity, rest[:num_calibration]
+
+
 def _named_images(images):
     """`(names or None, images)` of a sequence, or of a dict name -> image."""
     if isinstance(images, collections.abc.Mapping):
@@ -422,6 +454,26 @@ def load_keras_model(model_path, argument="model_path"):
         raise ValueError(f"{error}. {received}") from None
 
 
+def _image_sets(parity_names, calibration_names, num_calibration, log):
+    """The report's image lists, and a log line on their overlap."""
+    if calibration_names is not None:
+        calibration_names = calibration_names[:num_calibration]
+    overlap = sorted(set(parity_names or ()) & set(calibration_names or ()))
+    if log and parity_names and calibration_names is not None:
+        if overlap:
+            log(f"warning: {len(overlap)} of the {len(parity_names)} parity "
+                "images are also int8 calibration images, so int8 parity "
+                "is measured on images the quantiser saw (more image files "
+                f"than parity images keep them apart): {', '.join(overlap)}")
+        else:
+            log(f"parity on {len(parity_names)} images, disjoint from the "
+                f"{len(calibration_names)} int8 calibration images "
+                "(parity_images and calibration_images in the report)")
+    return {"parity_images": parity_names,
+            "calibration_images": calibration_names,
+            "parity_calibration_overlap": overlap}
+
+
 def export_and_check(model_path, out_dir, formats=FORMATS, fixed_size=None,
                      parity_images=None, representative_images=None,
                      num_calibration_images=100, report_path=None, log=None,
@@ -449,10 +501,13 @@ def export_and_check(model_path, out_dir, formats=FORMATS, fixed_size=None,
             (`deploy/export.py` passes its flags: `"--fixed-size"`, ...).
 
     Returns:
-        dict: the report (`"model"`, its `"dtype_policy"`, `"artifacts"`
-        with parity rows, `"graphs"`, `"tolerances"`, `"passed"`), also
-        written as JSON. The parity reference is the Keras model in
-        float32 (its float32 copy if it was trained with mixed precision).
+        dict: the report (`"model"`, its `"dtype_policy"`, the names of
+        the `"parity_images"` and of the `"calibration_images"` used (None
+        when the images had no names, or without int8 formats), the names
+        in both (`"parity_calibration_overlap"`), `"artifacts"` with parity
+        rows, `"graphs"`, `"tolerances"`, `"passed"`), also written as
+        JSON. The parity reference is the Keras model in float32 (its
+        float32 copy if it was trained with mixed precision).
 
     Raises:
         FileNotFoundError: if `model_path` does not exist.
@@ -466,8 +521,13 @@ def export_and_check(model_path, out_dir, formats=FORMATS, fixed_size=None,
     model = load_keras_model(model_path, names.get("model_path", "model_path"))
     check_export_arguments(model, out_dir, formats, fixed_size, parity_images,
                            representative_images, report_path, names)
-    _, parity_images = _named_images(parity_images)
-    _, representative_images = _named_images(representative_images)
+    parity_names, parity_images = _named_images(parity_images)
+    calibration_names, representative_images = _named_images(
+        representative_images)
+    if not any(FORMAT_PRECISION[f] == "int8" for f in formats):
+        calibration_names = None
+    images = _image_sets(parity_names, calibration_names,
+                         num_calibration_images, log)
     policy = model.dtype_policy.name
     model = float32_model(model)
     artifacts = export_artifacts(model, out_dir, formats, fixed_size,
@@ -481,6 +541,7 @@ def export_and_check(model_path, out_dir, formats=FORMATS, fixed_size=None,
         "dtype_policy": policy,
         "num_parity_images": len(parity_images) if parity_images is not None
         else 0,
+        **images,
         "artifacts": rows,
         "graphs": graph_facts(artifacts),
         "tolerances": PARITY_TOLERANCES,

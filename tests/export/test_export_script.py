@@ -165,3 +165,94 @@ def test_export_and_check_names_its_arguments(tiny_model_path, tmp_path):
         (tmp_path / "file").write_text("x")
         export_and_check(tiny_model_path, tmp_path / "file", "onnx")
     assert not out_dir.exists()
+
+
+@pytest.mark.parametrize("paths, num_parity, num_calibration, expected", [
+    ("abcdefg", 2, 3, ("ab", "cde")),      # enough: disjoint, as asked
+    ("abcd", 2, 5, ("ab", "cd")),          # short: fewer calibration images
+    ("ab", 2, 5, ("ab", "ab")),            # too few to keep them apart
+    ("abc", 0, 2, ("", "ab")),             # no parity check
+    ("abc", 2, 0, ("ab", "")),             # no int8 format
+])
+def test_split_image_files(paths, num_parity, num_calibration, expected):
+    from keras_scaleattn.export.exporter import split_image_files
+
+    parity, calibration = split_image_files(list(paths), num_parity,
+                                            num_calibration)
+    assert ("".join(parity), "".join(calibration)) == expected
+
+
+def _record_calls(monkeypatch, module, name, index):
+    """Wraps `module.name`, recording the argument at `index` of each call."""
+    calls = []
+    original = getattr(module, name)
+
+    def wrapper(*args, **kwargs):
+        calls.append(args[index])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapper)
+    return calls
+
+
+@pytest.mark.slow
+def test_parity_images_are_not_calibration_images(tiny_model_path, tmp_path,
+                                                  monkeypatch, capsys):
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    from keras_scaleattn.export import exporter
+
+    names = ["a.png", "b.png", "c.png", "d.png", "e.png"]
+    folder = _image_folder(tmp_path / "images",
+                           {name: (33 + 2 * i, 41) for i, name in
+                            enumerate(names)})
+    quantised = _record_calls(monkeypatch, exporter, "quantize_onnx_int8", 2)
+    compared = _record_calls(monkeypatch, exporter, "measure_parity", 2)
+    out_dir = tmp_path / "exports"
+    assert _export_main([
+        "--model", tiny_model_path, "--out-dir", str(out_dir),
+        "--formats", "onnx_int8", "--images", str(folder),
+        "--parity-images", "2", "--calibration-images", "2"]) == 0
+    report = json.loads((out_dir / "parity_report.json").read_text())
+    assert report["parity_images"] == [str(folder / n) for n in names[:2]]
+    assert report["calibration_images"] == [str(folder / n)
+                                            for n in names[2:4]]
+    assert report["parity_calibration_overlap"] == []
+    assert "disjoint from the 2 int8 calibration images" in (
+        capsys.readouterr().out)
+
+    def read(name):
+        return np.asarray(Image.open(folder / name).convert("RGB"))
+
+    # What the quantiser and the parity check were really given.
+    (calibration,), (parity,) = quantised, compared
+    assert [image.shape for image in calibration] == [
+        read(n).shape for n in names[2:4]]
+    for image, name in zip(calibration, names[2:4]):
+        np.testing.assert_array_equal(image, read(name))
+    for image, name in zip(parity, names[:2]):
+        np.testing.assert_array_equal(image, read(name))
+
+
+@pytest.mark.slow
+def test_too_few_images_for_disjoint_sets_are_reported(tiny_model_path,
+                                                        tmp_path, capsys):
+    import json
+
+    folder = _image_folder(tmp_path / "images",
+                           {"a.png": (33, 41), "b.png": (35, 41)})
+    out_dir = tmp_path / "exports"
+    assert _export_main([
+        "--model", tiny_model_path, "--out-dir", str(out_dir),
+        "--formats", "onnx_int8", "--images", str(folder),
+        "--parity-images", "2", "--calibration-images", "4"]) == 0
+    report = json.loads((out_dir / "parity_report.json").read_text())
+    both = [str(folder / "a.png"), str(folder / "b.png")]
+    assert report["parity_images"] == both
+    assert report["calibration_images"] == both
+    assert report["parity_calibration_overlap"] == both
+    assert ("warning: 2 of the 2 parity images are also int8 calibration "
+            "images") in capsys.readouterr().out
