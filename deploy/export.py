@@ -15,6 +15,10 @@ parity images whenever the folder has more than `--parity-images` (the
 report lists both). Exits with status 1 if an artifact is outside its
 precision's tolerance (`export/parity.py`).
 
+`--class-names background,cat,dog` (or `--config` of the training run,
+whose `data.class_names` or dataset's names are taken) stores the class
+names in every artifact's metadata.
+
 Runs Keras on TensorFlow whatever `KERAS_BACKEND` says (the exporters
 trace TensorFlow graphs).
 
@@ -68,7 +72,8 @@ def count(minimum):
     return parse
 
 
-# The flags errors name instead of export_and_check's arguments.
+# The flags errors name instead of export_and_check's arguments
+# (class_names: the flag that gave them).
 FLAGS = {"model_path": "--model", "out_dir": "--out-dir",
          "formats": "--formats", "fixed_size": "--fixed-size",
          "parity_images": "--images", "representative_images": "--images",
@@ -130,12 +135,38 @@ def parse_args(argv=None):
     parser.add_argument("--report", default=None,
                         help="JSON report path (default: "
                              "<out-dir>/parity_report.json)")
+    names = parser.add_mutually_exclusive_group()
+    names.add_argument("--class-names", default=None,
+                       help="comma-separated class names, one per class, "
+                            "stored in every artifact's metadata")
+    names.add_argument("--config", default=None,
+                       help="experiment YAML (e.g. the run's config.yaml) "
+                            "whose data.class_names (or its dataset's "
+                            "names) are stored in the metadata")
     return parser.parse_args(argv)
+
+
+def class_names(args):
+    """`(names or None, flag)`: from `--class-names` or `--config`."""
+    if args.class_names is not None:
+        return ([name.strip() for name in args.class_names.split(",")],
+                "--class-names")
+    if args.config is None:
+        return None, None
+    from keras_scaleattn.training import load_config
+    from keras_scaleattn.training.trainer import class_names_for
+
+    names = class_names_for(load_config(args.config))
+    if names is None:
+        print(f"note: {args.config} names no classes (data.class_names), "
+              "so the metadata holds none")
+    return names, "--config's data.class_names"
 
 
 def main(argv=None):
     args = parse_args(argv)
     formats = parse_formats(args.formats)
+    names, names_flag = class_names(args)
     parity, calibration = parity_and_calibration(
         args, any(f.endswith("int8") for f in formats))
     # Checks the model, --fixed-size, every image and --report before any
@@ -143,7 +174,8 @@ def main(argv=None):
     report = export_and_check(
         args.model, args.out_dir, formats, args.fixed_size, parity,
         calibration, args.calibration_images, args.report, log=print,
-        argument_names=FLAGS)
+        argument_names=dict(FLAGS, class_names=names_flag or "class_names"),
+        class_names=names)
     if parity:
         print()
         print(parity_table(report["artifacts"]), end="")

@@ -31,7 +31,9 @@ from keras_scaleattn.export.parity import PARITY_TOLERANCES
 from keras_scaleattn.export.parity import measure_parity
 from keras_scaleattn.export.parity import within_tolerance
 from keras_scaleattn.export.saved_model import export_saved_model
+from keras_scaleattn.export.serving import check_class_names
 from keras_scaleattn.export.serving import check_segmenter
+from keras_scaleattn.export.serving import model_num_classes
 from keras_scaleattn.export.serving import float32_model
 from keras_scaleattn.export.serving import normalize_image_size
 from keras_scaleattn.export.serving import serving_function
@@ -158,7 +160,8 @@ def _named_images(images):
 
 def check_export_arguments(model, out_dir, formats=FORMATS, fixed_size=None,
                            parity_images=None, representative_images=None,
-                           report_path=None, argument_names=None):
+                           report_path=None, argument_names=None,
+                           class_names=None):
     """Checks what an export needs before anything is written.
 
     Every problem that would otherwise surface after some artifacts were
@@ -180,6 +183,7 @@ def check_export_arguments(model, out_dir, formats=FORMATS, fixed_size=None,
         argument_names: None or a dict argument name -> the name errors
             use (`deploy/export.py` passes its flags, e.g.
             `{"fixed_size": "--fixed-size"}`).
+        class_names: None or one name per class of the model.
 
     Returns:
         The normalised `fixed_size`: None or `(height, width)`.
@@ -187,8 +191,9 @@ def check_export_arguments(model, out_dir, formats=FORMATS, fixed_size=None,
     Raises:
         ValueError: for unknown formats, a bad `fixed_size` or one below
             the model's `min_input_size`, an `out_dir` that is a file, a
-            `report_path` whose directory does not exist, or an image that
-            is not `[H, W, 3]` or is smaller than `min_input_size`.
+            `report_path` whose directory does not exist, an image that
+            is not `[H, W, 3]` or is smaller than `min_input_size`, or
+            `class_names` that do not fit the model.
     """
     names = argument_names or {}
 
@@ -200,6 +205,8 @@ def check_export_arguments(model, out_dir, formats=FORMATS, fixed_size=None,
                          f"Received: {arg(name)}={value!r}")
 
     formats = parse_formats(formats)
+    check_class_names(class_names, model_num_classes(model),
+                      arg("class_names"))
     min_size = getattr(model, "min_input_size", None) or 1
     try:
         size = normalize_image_size(fixed_size)
@@ -246,7 +253,7 @@ def check_export_arguments(model, out_dir, formats=FORMATS, fixed_size=None,
 
 def export_artifacts(model, out_dir, formats=FORMATS, fixed_size=None,
                      representative_images=None, num_calibration_images=100,
-                     log=None):
+                     log=None, class_names=None):
     """Writes the requested formats of `model` into `out_dir`.
 
     A model trained with mixed precision is exported from its float32 copy
@@ -264,6 +271,8 @@ def export_artifacts(model, out_dir, formats=FORMATS, fixed_size=None,
             for `tflite_int8` and `onnx_int8` (a list is reused for both).
         num_calibration_images: int. Defaults to 100.
         log: callable taking a str, or None for silence.
+        class_names: None or one name per class, stored in every
+            artifact's metadata.
 
     Returns:
         list of dicts, one per artifact: `"name"`, `"format"`, `"path"`,
@@ -277,7 +286,8 @@ def export_artifacts(model, out_dir, formats=FORMATS, fixed_size=None,
     check_tensorflow_backend()
     formats = parse_formats(formats)
     size = check_export_arguments(model, out_dir, formats, fixed_size,
-                                  representative_images=representative_images)
+                                  representative_images=representative_images,
+                                  class_names=class_names)
     int8 = [f for f in formats if FORMAT_PRECISION[f] == "int8"]
     if int8 and representative_images is None:
         # Checked before anything is written, not after the float formats.
@@ -305,7 +315,8 @@ def export_artifacts(model, out_dir, formats=FORMATS, fixed_size=None,
             "seconds": seconds})
 
     if "saved_model" in formats:
-        record("saved_model", None, lambda p: export_saved_model(model, p))
+        record("saved_model", None,
+               lambda p: export_saved_model(model, p, class_names))
     for format_name in ("tflite", "tflite_fp16", "tflite_int8"):
         if format_name not in formats:
             continue
@@ -313,12 +324,13 @@ def export_artifacts(model, out_dir, formats=FORMATS, fixed_size=None,
             record(format_name, image_size,
                    lambda p, s=image_size, f=format_name: export_tflite(
                        model, p, FORMAT_PRECISION[f], s,
-                       representative_images, num_calibration_images))
+                       representative_images, num_calibration_images,
+                       class_names))
     float_onnx = []  # converted once, on first use, for all three files
 
     def onnx_model():
         if not float_onnx:
-            float_onnx.append(convert_onnx(model))
+            float_onnx.append(convert_onnx(model, class_names=class_names))
         return float_onnx[0]
 
     if "onnx" in formats:
@@ -477,7 +489,7 @@ def _image_sets(parity_names, calibration_names, num_calibration, log):
 def export_and_check(model_path, out_dir, formats=FORMATS, fixed_size=None,
                      parity_images=None, representative_images=None,
                      num_calibration_images=100, report_path=None, log=None,
-                     argument_names=None):
+                     argument_names=None, class_names=None):
     """Exports a `.keras` model, checks parity and writes the JSON report.
 
     Everything that can be checked before exporting is (the model file,
@@ -499,9 +511,12 @@ def export_and_check(model_path, out_dir, formats=FORMATS, fixed_size=None,
         log: callable taking a str, or None.
         argument_names: None or a dict argument name -> the name errors use
             (`deploy/export.py` passes its flags: `"--fixed-size"`, ...).
+        class_names: None or one name per class, stored in every
+            artifact's metadata.
 
     Returns:
-        dict: the report (`"model"`, its `"dtype_policy"`, the names of
+        dict: the report (`"model"`, its `"dtype_policy"`, the
+        `"class_names"` stored in the artifacts, the names of
         the `"parity_images"` and of the `"calibration_images"` used (None
         when the images had no names, or without int8 formats), the names
         in both (`"parity_calibration_overlap"`), `"artifacts"` with parity
@@ -520,7 +535,8 @@ def export_and_check(model_path, out_dir, formats=FORMATS, fixed_size=None,
     formats = parse_formats(formats)
     model = load_keras_model(model_path, names.get("model_path", "model_path"))
     check_export_arguments(model, out_dir, formats, fixed_size, parity_images,
-                           representative_images, report_path, names)
+                           representative_images, report_path, names,
+                           class_names)
     parity_names, parity_images = _named_images(parity_images)
     calibration_names, representative_images = _named_images(
         representative_images)
@@ -532,13 +548,14 @@ def export_and_check(model_path, out_dir, formats=FORMATS, fixed_size=None,
     model = float32_model(model)
     artifacts = export_artifacts(model, out_dir, formats, fixed_size,
                                  representative_images,
-                                 num_calibration_images, log)
+                                 num_calibration_images, log, class_names)
     rows = artifacts
     if parity_images is not None and len(parity_images):
         rows = check_artifacts(model, artifacts, parity_images)
     report = {
         "model": os.fspath(model_path),
         "dtype_policy": policy,
+        "class_names": list(class_names) if class_names else None,
         "num_parity_images": len(parity_images) if parity_images is not None
         else 0,
         **images,

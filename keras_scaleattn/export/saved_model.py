@@ -27,7 +27,7 @@ SIGNATURE_KEY = "serving_default"
 METADATA_PATH = os.path.join("assets.extra", METADATA_KEY + ".json")
 
 
-def export_saved_model(model, path):
+def export_saved_model(model, path, class_names=None):
     """Exports `model` as a SavedModel with a `serving_default` signature.
 
     The signature takes `images`: uint8 `[B, H, W, 3]` RGB of any batch and
@@ -42,6 +42,7 @@ def export_saved_model(model, path):
         model: a `ScaleAttentionSegmenter` (or a model with its outputs).
         path: str or os.PathLike. The SavedModel directory to create (or
             replace); its parent must exist.
+        class_names: None or one name per class, stored in the metadata.
 
     Returns:
         str: `path`.
@@ -55,7 +56,7 @@ def export_saved_model(model, path):
     TensorShape([1, 65, 65])
     """
     model = float32_model(model)
-    metadata = export_metadata(model, "uint8")
+    metadata = export_metadata(model, "uint8", class_names=class_names)
     serve = serving_function(model, "uint8")
     module = tf.Module()
     module.model = model

@@ -261,8 +261,48 @@ def serving_function(model, input_dtype="uint8", image_size=None,
     return serve
 
 
+def check_class_names(class_names, num_classes, argument="class_names"):
+    """Validates the class names stored with an export.
+
+    Args:
+        class_names: None, or a sequence of `num_classes` distinct,
+            non-empty str (class id `i` is named `class_names[i]`).
+        num_classes: int. The model's number of classes.
+        argument: str. The name errors give `class_names` (a script's
+            flag). Defaults to `"class_names"`.
+
+    Returns:
+        None or a list of str.
+
+    Raises:
+        ValueError: for a str, a wrong count, an empty, non-str or repeated
+            name.
+
+    Example:
+
+    >>> check_class_names(("background", "cat"), 2)
+    ['background', 'cat']
+    """
+    if class_names is None:
+        return None
+    names = None
+    if not isinstance(class_names, (str, bytes)):
+        try:
+            names = list(class_names)
+        except TypeError:
+            names = None
+    if (names is None or len(names) != num_classes
+            or not all(isinstance(n, str) and n for n in names)
+            or len(set(names)) != len(names)):
+        raise ValueError(
+            f"`{argument}` must be None or {num_classes} distinct, non-empty "
+            "str (one per class of the model). "
+            f"Received: {argument}={class_names!r}")
+    return names
+
+
 def export_metadata(model, input_dtype, image_size=None, precision="float32",
-                    batch_size=None):
+                    batch_size=None, class_names=None):
     """The description stored inside every artifact (under `METADATA_KEY`).
 
     Args:
@@ -271,21 +311,28 @@ def export_metadata(model, input_dtype, image_size=None, precision="float32",
         image_size: None or the fixed `(height, width)`.
         precision: str. `"float32"`, `"float16"` or `"int8"`.
         batch_size: None or the fixed batch size.
+        class_names: None or one name per class (see `check_class_names`).
 
     Returns:
         dict, JSON-serialisable: producer and version, `num_classes`,
-        `scales`, `merge`, `min_input_size`, `has_attention`, the input's
-        name, dtype, layout and range, `image_size`, `batch_size`,
-        `precision` and `outputs`.
+        `class_names` (None when not given; artifacts written before it
+        existed lack the key), `scales`, `merge`, `min_input_size`,
+        `has_attention`, the input's name, dtype, layout and range,
+        `image_size`, `batch_size`, `precision` and `outputs`.
+
+    Raises:
+        ValueError: for `class_names` that do not fit the model.
     """
     has_attention = "attention" in model.output_names
     scales = getattr(model, "scales", None)
     min_size = getattr(model, "min_input_size", None)
     size = normalize_image_size(image_size)
+    num_classes = model_num_classes(model)
     return {
         "producer": "keras_scaleattn",
         "version": __version__,
-        "num_classes": _num_classes(model),
+        "num_classes": num_classes,
+        "class_names": check_class_names(class_names, num_classes),
         "scales": [float(s) for s in scales] if scales else None,
         "merge": getattr(model, "merge", None),
         "min_input_size": int(min_size) if min_size else None,
@@ -300,7 +347,8 @@ def export_metadata(model, input_dtype, image_size=None, precision="float32",
     }
 
 
-def _num_classes(model):
+def model_num_classes(model):
+    """The number of classes of a segmenter (its `"logits"` channels)."""
     num_classes = getattr(model, "num_classes", None)
     if num_classes is None:
         spec = model.compute_output_spec(
