@@ -25,6 +25,7 @@ import onnx
 from keras_scaleattn.export.atomic import atomic_file
 from keras_scaleattn.export.serving import METADATA_KEY
 from keras_scaleattn.export.serving import export_metadata
+from keras_scaleattn.export.serving import float32_model
 from keras_scaleattn.export.serving import metadata_json
 from keras_scaleattn.export.serving import serving_function
 
@@ -152,14 +153,20 @@ def _name_dynamic_dims(model_proto):
                 dim.dim_param = name
 
 
-def convert_onnx(model, opset=DEFAULT_OPSET):
+def convert_onnx(model, opset=DEFAULT_OPSET, class_names=None):
     """Converts a segmenter to an `onnx.ModelProto` (no file written).
+
+    A mixed-precision model is converted from its float32 copy
+    (`float32_model`), so the graph computes in float32, as its metadata
+    says (under mixed_bfloat16 tf2onnx would write bfloat16 operators that
+    ONNX Runtime cannot load; under mixed_float16 a float16 graph).
 
     Args:
         model: a `ScaleAttentionSegmenter`. A model just loaded from
             `.keras` works as it is (it is traced through the serving
             function, not `model.export`).
         opset: int. ONNX opset. Defaults to 17.
+        class_names: None or one name per class, stored in the metadata.
 
     Returns:
         `onnx.ModelProto` with input `images` float32 `[batch, height,
@@ -167,11 +174,14 @@ def convert_onnx(model, opset=DEFAULT_OPSET):
         metadata under `metadata_props["keras_scaleattn"]`.
 
     Raises:
+        ValueError: for `class_names` that do not fit the model.
         RuntimeError: if the graph breaks a property of
             `onnx_graph_problems`.
     """
     import tf2onnx
 
+    model = float32_model(model)
+    metadata = export_metadata(model, "float32", class_names=class_names)
     serve = serving_function(model, "float32")
     # Trace once in TensorFlow first: a model just reloaded from .keras must
     # have been called before tf2onnx sees it (NOTES.md, "Keras 3").
@@ -181,7 +191,7 @@ def convert_onnx(model, opset=DEFAULT_OPSET):
     _name_dynamic_dims(model_proto)
     entry = model_proto.metadata_props.add()
     entry.key = METADATA_KEY
-    entry.value = metadata_json(export_metadata(model, "float32"))
+    entry.value = metadata_json(metadata)
     problems = onnx_graph_problems(model_proto,
                                    expected_dilated_convs(model))
     if problems:
@@ -190,13 +200,14 @@ def convert_onnx(model, opset=DEFAULT_OPSET):
     return model_proto
 
 
-def export_onnx(model, path, opset=DEFAULT_OPSET):
+def export_onnx(model, path, opset=DEFAULT_OPSET, class_names=None):
     """Exports a segmenter to an `.onnx` file, atomically.
 
     Args:
         model: a `ScaleAttentionSegmenter`.
         path: str or os.PathLike. Destination file.
         opset: int. ONNX opset. Defaults to 17.
+        class_names: None or one name per class, stored in the metadata.
 
     Returns:
         str: `path`.
@@ -206,7 +217,7 @@ def export_onnx(model, path, opset=DEFAULT_OPSET):
     >>> export_onnx(model, "exports/model.onnx")  # doctest: +SKIP
     'exports/model.onnx'
     """
-    model_proto = convert_onnx(model, opset)
+    model_proto = convert_onnx(model, opset, class_names)
     with atomic_file(path) as tmp:
         onnx.save(model_proto, tmp)
     return os.fspath(path)

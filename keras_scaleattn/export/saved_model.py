@@ -17,6 +17,7 @@ from keras_scaleattn.export.atomic import atomic_directory
 from keras_scaleattn.export.atomic import write_file_atomic
 from keras_scaleattn.export.serving import METADATA_KEY
 from keras_scaleattn.export.serving import export_metadata
+from keras_scaleattn.export.serving import float32_model
 from keras_scaleattn.export.serving import metadata_json
 from keras_scaleattn.export.serving import serving_function
 
@@ -26,7 +27,7 @@ SIGNATURE_KEY = "serving_default"
 METADATA_PATH = os.path.join("assets.extra", METADATA_KEY + ".json")
 
 
-def export_saved_model(model, path):
+def export_saved_model(model, path, class_names=None):
     """Exports `model` as a SavedModel with a `serving_default` signature.
 
     The signature takes `images`: uint8 `[B, H, W, 3]` RGB of any batch and
@@ -34,12 +35,14 @@ def export_saved_model(model, path):
     `[B, H, W]`, `probabilities` float32 `[B, H, W, C]` and, when the model
     has it, `attention` float32 `[B, H, W, S]`. The export metadata goes to
     `assets.extra/keras_scaleattn.json`. The directory is written under a
-    temporary name and renamed when complete.
+    temporary name and renamed when complete. A mixed-precision model is
+    exported from its float32 copy (`float32_model`).
 
     Args:
         model: a `ScaleAttentionSegmenter` (or a model with its outputs).
         path: str or os.PathLike. The SavedModel directory to create (or
             replace); its parent must exist.
+        class_names: None or one name per class, stored in the metadata.
 
     Returns:
         str: `path`.
@@ -52,11 +55,12 @@ def export_saved_model(model, path):
     >>> serve(images=tf.zeros((1, 65, 65, 3), tf.uint8))["class_map"].shape  # doctest: +SKIP
     TensorShape([1, 65, 65])
     """
+    model = float32_model(model)
+    metadata = export_metadata(model, "uint8", class_names=class_names)
     serve = serving_function(model, "uint8")
     module = tf.Module()
     module.model = model
     module.serve = serve
-    metadata = export_metadata(model, "uint8")
     with atomic_directory(path) as tmp:
         tf.saved_model.save(
             module, tmp,

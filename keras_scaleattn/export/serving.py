@@ -20,6 +20,7 @@ normalised: the VGG mean subtraction is inside the model).
 import json
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_scaleattn.inference.full_resolution import full_resolution_outputs
@@ -52,6 +53,109 @@ def check_segmenter(model):
             f"model of type {type(model).__name__} with outputs {list(names)}"
         )
     return model
+
+
+def _is_float32_policy(policy):
+    return (policy.compute_dtype == "float32"
+            and policy.variable_dtype == "float32")
+
+
+def is_float32(model):
+    """Whether `model` and every layer in it compute and store float32.
+
+    Args:
+        model: a `keras.Model`.
+
+    Returns:
+        bool: False for a model built with `dtype="mixed_float16"`,
+        `"mixed_bfloat16"`, `"float16"`, `"bfloat16"` or `"float64"` (or
+        holding a layer with such a policy).
+    """
+    return all(_is_float32_policy(layer.dtype_policy)
+               for layer in model._flatten_layers(include_self=True))
+
+
+# Float dtype policies whose float32 counterpart is "float32".
+_FLOAT_POLICIES = ("mixed_float16", "mixed_bfloat16", "float16", "bfloat16",
+                   "float64")
+
+
+def _float32_config(value):
+    """`value` (a model config) with every float dtype policy float32."""
+    if isinstance(value, dict):
+        if (value.get("class_name") in ("DTypePolicy", "FloatDTypePolicy")
+                and isinstance(value.get("config"), dict)
+                and value["config"].get("name") in _FLOAT_POLICIES):
+            return "float32"
+        return {key: ("float32" if key == "dtype" and item in _FLOAT_POLICIES
+                      else _float32_config(item))
+                for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_float32_config(item) for item in value)
+    return value
+
+
+def float32_model(model):
+    """`model` itself if it is float32, else a float32 copy to export from.
+
+    A model trained with mixed precision (`dtype="mixed_float16"` or
+    `"mixed_bfloat16"`, `optimization.mixed_precision`) computes in half
+    precision, which the TFLite converter rejects, tf2onnx turns into
+    bfloat16 graphs ONNX Runtime cannot load, and which would make a
+    "float32" artifact compute in float16. Every exporter therefore traces
+    this copy: the same config with the float32 dtype policy, the weights
+    copied and cast to float32. Each artifact's precision is then the one
+    its name and metadata state (float16 and int8 come from the artifact's
+    own conversion, not from the training policy).
+
+    Args:
+        model: a segmenter (see `check_segmenter`).
+
+    Returns:
+        A float32 `keras.Model` with the same weights (cast to float32).
+
+    Raises:
+        ValueError: if `model` is not a segmenter, or its dtype policy has
+            no float32 counterpart (e.g. a quantized `"int8"` policy).
+
+    Example:
+
+    >>> from keras_scaleattn import ScaleAttentionSegmenter
+    >>> model = ScaleAttentionSegmenter(
+    ...     num_classes=3, scales=(1.0, 0.5), trunk_width=0.0625,
+    ...     attention_filters=8, dtype="mixed_bfloat16")
+    >>> float32_model(model).dtype_policy.name
+    'float32'
+    """
+    check_segmenter(model)
+    if is_float32(model):
+        return model
+    policy = model.dtype_policy.name
+    try:
+        copy = type(model).from_config(_float32_config(model.get_config()))
+    except Exception as error:  # from_config raises many kinds
+        raise ValueError(
+            f"`model` (dtype policy {policy!r}) could not be rebuilt in "
+            f"float32 from its config for export: {type(error).__name__}: "
+            f"{str(error)[:300]}") from error
+    if not is_float32(copy):
+        raise ValueError(
+            "`model` must have a float dtype policy (float32, "
+            f"{', '.join(_FLOAT_POLICIES)}) to be exported. Received: a "
+            f"model with dtype policy {policy!r}")
+    source, target = model.weights, copy.weights
+    if [tuple(v.shape) for v in source] != [tuple(v.shape) for v in target]:
+        raise ValueError(
+            f"`model` (dtype policy {policy!r}) rebuilt in float32 has other "
+            "weights than the original, so it cannot be exported from a "
+            "float32 copy. Received: a model of type "
+            f"{type(model).__name__}")
+    for src, dst in zip(source, target):
+        value = keras.ops.convert_to_numpy(src)
+        if "float" in str(src.dtype):
+            value = value.astype(np.float32)
+        dst.assign(value)
+    return copy
 
 
 def normalize_image_size(image_size):
@@ -157,8 +261,48 @@ def serving_function(model, input_dtype="uint8", image_size=None,
     return serve
 
 
+def check_class_names(class_names, num_classes, argument="class_names"):
+    """Validates the class names stored with an export.
+
+    Args:
+        class_names: None, or a sequence of `num_classes` distinct,
+            non-empty str (class id `i` is named `class_names[i]`).
+        num_classes: int. The model's number of classes.
+        argument: str. The name errors give `class_names` (a script's
+            flag). Defaults to `"class_names"`.
+
+    Returns:
+        None or a list of str.
+
+    Raises:
+        ValueError: for a str, a wrong count, an empty, non-str or repeated
+            name.
+
+    Example:
+
+    >>> check_class_names(("background", "cat"), 2)
+    ['background', 'cat']
+    """
+    if class_names is None:
+        return None
+    names = None
+    if not isinstance(class_names, (str, bytes)):
+        try:
+            names = list(class_names)
+        except TypeError:
+            names = None
+    if (names is None or len(names) != num_classes
+            or not all(isinstance(n, str) and n for n in names)
+            or len(set(names)) != len(names)):
+        raise ValueError(
+            f"`{argument}` must be None or {num_classes} distinct, non-empty "
+            "str (one per class of the model). "
+            f"Received: {argument}={class_names!r}")
+    return names
+
+
 def export_metadata(model, input_dtype, image_size=None, precision="float32",
-                    batch_size=None):
+                    batch_size=None, class_names=None):
     """The description stored inside every artifact (under `METADATA_KEY`).
 
     Args:
@@ -167,21 +311,28 @@ def export_metadata(model, input_dtype, image_size=None, precision="float32",
         image_size: None or the fixed `(height, width)`.
         precision: str. `"float32"`, `"float16"` or `"int8"`.
         batch_size: None or the fixed batch size.
+        class_names: None or one name per class (see `check_class_names`).
 
     Returns:
         dict, JSON-serialisable: producer and version, `num_classes`,
-        `scales`, `merge`, `min_input_size`, `has_attention`, the input's
-        name, dtype, layout and range, `image_size`, `batch_size`,
-        `precision` and `outputs`.
+        `class_names` (None when not given; artifacts written before it
+        existed lack the key), `scales`, `merge`, `min_input_size`,
+        `has_attention`, the input's name, dtype, layout and range,
+        `image_size`, `batch_size`, `precision` and `outputs`.
+
+    Raises:
+        ValueError: for `class_names` that do not fit the model.
     """
     has_attention = "attention" in model.output_names
     scales = getattr(model, "scales", None)
     min_size = getattr(model, "min_input_size", None)
     size = normalize_image_size(image_size)
+    num_classes = model_num_classes(model)
     return {
         "producer": "keras_scaleattn",
         "version": __version__,
-        "num_classes": _num_classes(model),
+        "num_classes": num_classes,
+        "class_names": check_class_names(class_names, num_classes),
         "scales": [float(s) for s in scales] if scales else None,
         "merge": getattr(model, "merge", None),
         "min_input_size": int(min_size) if min_size else None,
@@ -196,7 +347,8 @@ def export_metadata(model, input_dtype, image_size=None, precision="float32",
     }
 
 
-def _num_classes(model):
+def model_num_classes(model):
+    """The number of classes of a segmenter (its `"logits"` channels)."""
     num_classes = getattr(model, "num_classes", None)
     if num_classes is None:
         spec = model.compute_output_spec(

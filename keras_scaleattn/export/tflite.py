@@ -32,6 +32,7 @@ from tensorflow.python.framework.convert_to_constants import (
 from keras_scaleattn.export.atomic import write_file_atomic
 from keras_scaleattn.export.serving import METADATA_KEY
 from keras_scaleattn.export.serving import export_metadata
+from keras_scaleattn.export.serving import float32_model
 from keras_scaleattn.export.serving import metadata_json
 from keras_scaleattn.export.serving import normalize_image_size
 from keras_scaleattn.export.serving import serving_function
@@ -286,8 +287,12 @@ def frozen_serving_module(model, image_size=None, batch_size=None,
 
 def convert_tflite(model, quantization="float32", image_size=None,
                    representative_images=None,
-                   num_calibration_images=DEFAULT_CALIBRATION_IMAGES):
+                   num_calibration_images=DEFAULT_CALIBRATION_IMAGES,
+                   class_names=None):
     """Converts a segmenter to TFLite flatbuffer bytes (no file written).
+
+    A mixed-precision model is converted from its float32 copy
+    (`float32_model`): `quantization` alone sets the precision.
 
     Args:
         model: a `ScaleAttentionSegmenter`.
@@ -302,6 +307,7 @@ def convert_tflite(model, quantization="float32", image_size=None,
             resized to `image_size` when that is set.
         num_calibration_images: int. How many of them to use. Defaults to
             100.
+        class_names: None or one name per class, stored in the metadata.
 
     Returns:
         bytes: the flatbuffer, with the export metadata as entry
@@ -309,7 +315,8 @@ def convert_tflite(model, quantization="float32", image_size=None,
 
     Raises:
         ValueError: for an unknown `quantization`, a bad `image_size`, int8
-            without images, or an `image_size` below the model's minimum.
+            without images, an `image_size` below the model's minimum, or
+            `class_names` that do not fit the model.
         RuntimeError: if a fixed-size model still has SPACE_TO_BATCH_ND /
             BATCH_TO_SPACE_ND operators.
     """
@@ -326,6 +333,10 @@ def convert_tflite(model, quantization="float32", image_size=None,
             f"({min_size}). Received: image_size={image_size!r}"
         )
     batch_size = 1 if size is not None else None
+    model = float32_model(model)
+    # Checked before the (slow) conversion.
+    metadata = export_metadata(model, "uint8", size, quantization, batch_size,
+                               class_names)
     module = frozen_serving_module(model, size, batch_size)
     converter = tf.lite.TFLiteConverter.from_concrete_functions(
         [module.serve.get_concrete_function()], module)
@@ -353,14 +364,14 @@ def convert_tflite(model, quantization="float32", image_size=None,
                 "The fixed-size TFLite model still has dilation operators "
                 f"{left}; every dilated convolution should be one CONV_2D."
             )
-    metadata = export_metadata(model, "uint8", size, quantization, batch_size)
     return add_tflite_metadata(data, METADATA_KEY,
                                metadata_json(metadata).encode())
 
 
 def export_tflite(model, path, quantization="float32", image_size=None,
                   representative_images=None,
-                  num_calibration_images=DEFAULT_CALIBRATION_IMAGES):
+                  num_calibration_images=DEFAULT_CALIBRATION_IMAGES,
+                  class_names=None):
     """Exports a segmenter to a `.tflite` file, atomically.
 
     See `convert_tflite` for the arguments; the file is written under a
@@ -373,6 +384,7 @@ def export_tflite(model, path, quantization="float32", image_size=None,
         image_size: None (any size) or an int / `(height, width)`.
         representative_images: iterable of uint8 images (int8 only).
         num_calibration_images: int. Defaults to 100.
+        class_names: None or one name per class, stored in the metadata.
 
     Returns:
         str: `path`.
@@ -384,5 +396,6 @@ def export_tflite(model, path, quantization="float32", image_size=None,
     'exports/model_513_int8.tflite'
     """
     data = convert_tflite(model, quantization, image_size,
-                          representative_images, num_calibration_images)
+                          representative_images, num_calibration_images,
+                          class_names)
     return write_file_atomic(path, data)
