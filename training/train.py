@@ -3,7 +3,7 @@
     python training/train.py --config training/configs/synthetic_tiny.yaml runtime.model_dir=runs/synthetic_tiny
 
 Any field of the config can be overridden with `section.key=value` (YAML
-values): `model.scales=[1.0,0.5]`, `optimization.steps=100`,
+values): `model.scales=[1.0,0.5]`, `optimization.steps=500`,
 `runtime.strategy=mirrored`, `model.imagenet_weights=null`. The resolved
 config is printed and written to `<model_dir>/config.yaml`; running the same
 command again after an interruption resumes from the last completed epoch
@@ -27,7 +27,7 @@ def main(argv=None):
     parser.add_argument("--config", required=True,
                         help="YAML experiment, e.g. training/configs/synthetic_tiny.yaml")
     parser.add_argument("overrides", nargs="*", metavar="key=value",
-                        help="dotted overrides, e.g. optimization.steps=100")
+                        help="dotted overrides, e.g. optimization.steps=500")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the resolved config and exit")
     args = parser.parse_args(argv)

@@ -5,7 +5,7 @@ of `ExperimentConfig`; everything else keeps the dataclass default. The
 defaults are the paper's recipe (PAPER.md, "Training"), so a paper
 experiment's YAML only names its data, its model variant and its run folder.
 Command-line overrides are dotted `key=value` pairs in YAML syntax
-(`model.scales=[1.0,0.5]`, `optimization.steps=100`).
+(`model.scales=[1.0,0.5]`, `optimization.steps=500`).
 
 Parsing and type checking are OmegaConf's structured configs: a key that is
 not a field, or a value that does not convert to the field's type, is an
@@ -16,7 +16,8 @@ Example:
 
 ```python
 config = load_config("training/configs/synthetic_tiny.yaml",
-                     ["optimization.steps=20", "runtime.model_dir=/tmp/run"])
+                     ["optimization.steps=20", "optimization.steps_per_epoch=10",
+                      "runtime.model_dir=/tmp/run"])
 print(config.model.scales, config.optimization.total_steps)
 ```
 """
@@ -402,6 +403,18 @@ def tfds_name(data):
     return None
 
 
+def _steps_suggestion(steps, steps_per_epoch):
+    """Ways to make `steps` a multiple of `steps_per_epoch`, for an error."""
+    below = steps // steps_per_epoch * steps_per_epoch
+    multiples = [m for m in (below, below + steps_per_epoch) if m > 0]
+    # The largest epoch length up to the current one that divides `steps`.
+    divisor = next(d for d in range(steps_per_epoch, 0, -1) if steps % d == 0)
+    return ("Use optimization.steps="
+            + " or ".join(str(m) for m in multiples)
+            + f", or keep {steps} steps with optimization.steps_per_epoch="
+            f"{divisor}.")
+
+
 def validate_config(config):
     """Checks values the types alone do not; raises ValueError naming the key.
 
@@ -492,7 +505,9 @@ def validate_config(config):
                 "`optimization.steps` must be a multiple of "
                 "`optimization.steps_per_epoch` (an epoch is the unit of "
                 f"checkpoints and resumption). Received: optimization.steps="
-                f"{opt.steps}, optimization.steps_per_epoch={opt.steps_per_epoch}"
+                f"{opt.steps}, optimization.steps_per_epoch="
+                f"{opt.steps_per_epoch}. "
+                + _steps_suggestion(opt.steps, opt.steps_per_epoch)
             )
     for key in ("base_lr", "head_lr_multiplier", "bias_lr_multiplier",
                 "step_size", "step_gamma", "poly_power",

@@ -205,3 +205,31 @@ def test_tfds_datasets_fix_the_number_of_classes(tmp_path):
     ade = load_config(path, ["data.dataset=tfds:scene_parse150",
                              "data.data_dir=/tfds", "data.num_classes=100"])
     assert class_names_for(ade) is None
+
+
+def test_steps_not_a_multiple_of_an_epoch_suggests_both_fixes(tmp_path):
+    path = os.path.join(CONFIG_DIR, "synthetic_tiny.yaml")  # 250 per epoch
+    with pytest.raises(ValueError) as info:
+        load_config(path, ["optimization.steps=400"])
+    message = str(info.value)
+    assert "optimization.steps=400, optimization.steps_per_epoch=250" in message
+    assert ("Use optimization.steps=250 or 500, or keep 400 steps with "
+            "optimization.steps_per_epoch=200.") in message
+    # Each suggestion is accepted.
+    for fix in (["optimization.steps=500"],
+                ["optimization.steps=400", "optimization.steps_per_epoch=200"]):
+        load_config(path, fix)
+    with pytest.raises(ValueError, match="Use optimization.steps=250, or "
+                       "keep 100 steps with optimization.steps_per_epoch=100"):
+        load_config(path, ["optimization.steps=100"])
+
+
+def test_the_documented_override_examples_load():
+    path = os.path.join(CONFIG_DIR, "synthetic_tiny.yaml")
+    # docs/training.md and README.md.
+    load_config(path, ["optimization.steps=250"])
+    load_config(path, ["model.scales=[1.0,0.75,0.5]", "optimization.steps=500",
+                       "optimization.base_lr=0.002", "runtime.tensorboard=false",
+                       "runtime.model_dir=runs/three_scales"])
+    load_config(path, ["model.scales=[1.0,0.5]", "optimization.steps=500",
+                       "runtime.strategy=mirrored"])
