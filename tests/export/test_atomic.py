@@ -104,7 +104,8 @@ def test_failed_saved_model_write_leaves_nothing(tiny_model, tmp_path,
 def test_failed_onnx_write_leaves_nothing(tiny_model, tmp_path, monkeypatch):
     graph = onnx.helper.make_graph([], "g", [], [])
     monkeypatch.setattr(onnx_export, "convert_onnx",
-                        lambda model, opset=None: onnx.helper.make_model(graph))
+                        lambda model, opset=None, class_names=None:
+                        onnx.helper.make_model(graph))
 
     def write_half_then_fail(model, path):
         with open(path, "wb") as f:
