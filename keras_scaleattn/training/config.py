@@ -23,6 +23,7 @@ print(config.model.scales, config.optimization.total_steps)
 """
 
 import dataclasses
+import math
 import os
 from typing import Any
 from typing import Dict
@@ -35,6 +36,8 @@ from omegaconf.errors import OmegaConfBaseException
 from keras_scaleattn.data.synthetic import SYNTHETIC_NUM_CLASSES
 from keras_scaleattn.data.tfds_sources import tfds_num_classes
 from keras_scaleattn.evaluation.report import write_text_atomic
+from keras_scaleattn.layers.scale_pyramid import min_input_size
+from keras_scaleattn.layers.scale_pyramid import validate_scales
 
 SCHEDULES = ("step", "poly")
 MIXED_PRECISION_POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -379,13 +382,14 @@ def _fail(key, value, requirement):
 
 
 def _positive(key, value):
-    if value is None or value <= 0:
-        _fail(key, value, "must be positive")
+    # `not value > 0` also refuses NaN; infinity is no step size either.
+    if value is None or not value > 0 or math.isinf(value):
+        _fail(key, value, "must be a positive, finite number")
 
 
 def _non_negative(key, value):
-    if value < 0:
-        _fail(key, value, "must be >= 0")
+    if not value >= 0 or math.isinf(value):
+        _fail(key, value, "must be a finite number >= 0")
 
 
 def _one_of(key, value, choices):
@@ -465,6 +469,18 @@ def validate_config(config):
               "(keras_scaleattn.data.SYNTHETIC_CLASS_NAMES)")
     for key in ("crop_size", "batch_size", "shuffle_buffer", "image_size"):
         _positive(f"data.{key}", getattr(data, key))
+    if data.crop_size % 8 != 1:
+        # With a side of 8k + 1 the stride-8 score map's pixels sit exactly on
+        # every 8th pixel, where the loss subsamples the labels (the paper's
+        # 321 and 513); on another side TensorFlow's "same" pooling centres
+        # them up to 7 pixels away, so the labels would be shifted.
+        below = data.crop_size // 8 * 8 + 1
+        nearest = [n for n in (below - 8, below, below + 8)
+                   if n > 0 and abs(n - data.crop_size) < 8]
+        _fail("data.crop_size", data.crop_size,
+              "must be 8k + 1 (e.g. 321, 513: the stride-8 score map then "
+              "lines up with the labels); nearest: "
+              + " or ".join(str(n) for n in nearest))
     for key in ("num_train_examples", "num_eval_examples"):
         value = getattr(data, key)
         if value is not None:
@@ -475,9 +491,16 @@ def validate_config(config):
         _fail("data.scale_range", data.scale_range,
               "must be null or [min, max] with 0 < min <= max")
 
-    if not model.scales or any(s <= 0 for s in model.scales):
+    try:
+        scales = validate_scales(model.scales)
+    except ValueError:
         _fail("model.scales", model.scales, "must be a non-empty list of "
-              "positive numbers")
+              "distinct numbers in (0, 2]")
+    smallest = min_input_size(scales)
+    if data.crop_size < smallest:
+        _fail("data.crop_size", data.crop_size,
+              f"must be at least {smallest} for model.scales={model.scales} "
+              "(each scaled crop must keep 17 pixels for the stride-8 trunk)")
     _one_of("model.merge", model.merge, MERGES)
     _positive("model.trunk_width", model.trunk_width)
     if model.attention_filters is not None:
@@ -541,6 +564,9 @@ def validate_config(config):
                 "attention_image_every_epochs", "validation_steps"):
         _non_negative(f"runtime.{key}", getattr(run, key))
     _one_of("runtime.verbose", run.verbose, (0, 1, 2))
+    for key, seed in (("data.seed", data.seed), ("runtime.seed", run.seed)):
+        if not 0 <= seed < 2**32:
+            _fail(key, seed, "must be in [0, 2**32 - 1]")
     return config
 
 

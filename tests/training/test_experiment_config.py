@@ -233,3 +233,35 @@ def test_the_documented_override_examples_load():
                        "runtime.model_dir=runs/three_scales"])
     load_config(path, ["model.scales=[1.0,0.5]", "optimization.steps=500",
                        "runtime.strategy=mirrored"])
+
+
+@pytest.mark.parametrize("override, words", [
+    ({"data": {"crop_size": 320}},
+     ["data.crop_size", "8k + 1", "nearest: 313 or 321", "Received: "
+      "data.crop_size=320"]),
+    ({"data": {"crop_size": 25}, "model": {"scales": [1.0, 0.5]}},
+     ["data.crop_size", "at least 33", "data.crop_size=25"]),
+    ({"model": {"scales": [1.0, 1.0]}}, ["model.scales", "distinct"]),
+    ({"model": {"scales": [1.0, 3.0]}}, ["model.scales", "(0, 2]"]),
+    ({"optimization": {"base_lr": float("nan")}},
+     ["optimization.base_lr", "finite", "nan"]),
+    ({"optimization": {"head_lr_multiplier": float("inf")}},
+     ["optimization.head_lr_multiplier", "finite"]),
+    ({"optimization": {"weight_decay": float("nan")}},
+     ["optimization.weight_decay", "finite"]),
+    ({"runtime": {"seed": -1}}, ["runtime.seed", "2**32 - 1", "-1"]),
+    ({"data": {"seed": 2**32}}, ["data.seed", "2**32 - 1"]),
+])
+def test_values_the_run_would_fail_on_later_are_refused_at_load(
+        tmp_path, override, words):
+    sections = {key: value for key, value in override.items()}
+    with pytest.raises(ValueError) as info:
+        config_from_dict(tiny_values(tmp_path, **sections))
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_crop_sizes_of_the_form_8k_plus_1_are_accepted(tmp_path):
+    for crop in (33, 41, 321, 513):
+        values = tiny_values(tmp_path, data={"crop_size": crop})
+        assert config_from_dict(values).data.crop_size == crop
