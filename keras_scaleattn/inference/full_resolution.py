@@ -6,7 +6,8 @@ bilinear interpolation and crops back. With align-corners geometry the
 upsampling is exact only when a side has `8k + 1` pixels (output pixel `i`
 sits on input pixel `8i`), so images are padded at the bottom and right to
 the next `8k + 1` with the mean colour (zero after preprocessing, as Caffe
-pads), upsampled to that size and cropped.
+pads), upsampled to that size and cropped. An image smaller than the model's
+`min_input_size` is padded up to it the same way.
 
 Written with `keras.ops` only, so the same function serves evaluation,
 applications and the exported graphs (SavedModel, TFLite, ONNX).
@@ -35,6 +36,40 @@ def padded_size(size):
         return -(-(size - 1) // OUTPUT_STRIDE) * OUTPUT_STRIDE + 1
     blocks = (size - 1 + OUTPUT_STRIDE - 1) // OUTPUT_STRIDE
     return blocks * OUTPUT_STRIDE + 1
+
+
+def evaluation_size(size, min_size=1):
+    """The side an image is padded to for the full-resolution pass.
+
+    The smallest `8k + 1` at or above both `size` and the model's
+    `min_input_size` (a smaller image is padded like any other, as the paper
+    pads every VOC image to 513).
+
+    Args:
+        size: int or integer tensor, the image's side.
+        min_size: int, the model's `min_input_size`. Defaults to 1.
+
+    Returns:
+        int (or integer tensor), `8k + 1 >= max(size, min_size)`.
+
+    Example:
+
+    >>> evaluation_size(20, min_size=33), evaluation_size(40, min_size=33)
+    (33, 41)
+    """
+    if isinstance(size, int):
+        return padded_size(max(size, min_size))
+    return padded_size(ops.maximum(size, min_size))
+
+
+def pad_images(images, size):
+    """Pads `[B, H, W, 3]` RGB images at the bottom and right to `size`
+    (height, width) with the mean colour (zero after preprocessing)."""
+    height, width = _hw(images)
+    mean = ops.convert_to_tensor(MEAN_RGB, dtype="float32")
+    padded = ops.pad(images - mean, [[0, 0], [0, size[0] - height],
+                                     [0, size[1] - width], [0, 0]])
+    return padded + mean
 
 
 def _hw(images):
@@ -82,12 +117,10 @@ def full_resolution_outputs(model, images, flip=False, scale_logits=False):
         )
     images = ops.cast(images, "float32")
     height, width = _hw(images)
-    pad_h = padded_size(height) - height
-    pad_w = padded_size(width) - width
-    mean = ops.convert_to_tensor(MEAN_RGB, dtype="float32")
-    padded = ops.pad(images - mean, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]])
-    padded = padded + mean
-    size = (padded_size(height), padded_size(width))
+    min_size = getattr(model, "min_input_size", 1)
+    size = (evaluation_size(height, min_size),
+            evaluation_size(width, min_size))
+    padded = pad_images(images, size)
 
     def run(batch):
         outputs = model(batch, training=False)

@@ -4,11 +4,19 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_scaleattn.data.constants import IGNORE_LABEL
+from keras_scaleattn.inference.full_resolution import evaluation_size
+from keras_scaleattn.inference.full_resolution import pad_images
 from keras_scaleattn.losses.segmentation_cross_entropy import SegmentationCrossEntropy
 
 
 def evaluate_losses(model, dataset, loss_weights):
     """Mean losses of `model` over `dataset`, named as `fit` names them.
+
+    Each batch is padded at the bottom and right to the evaluation size (the
+    next `8k + 1`, at least `model.min_input_size`: images with the mean
+    colour, labels with the ignore label), where the score maps' pixels sit
+    on every 8th label pixel, as in training crops and evaluation.
 
     Args:
         model: a `ScaleAttentionSegmenter`.
@@ -23,6 +31,15 @@ def evaluate_losses(model, dataset, loss_weights):
 
     @tf.function(reduce_retracing=True)
     def losses(images, labels):
+        images = ops.cast(images, "float32")
+        height, width = tf.shape(images)[1], tf.shape(images)[2]
+        min_size = model.min_input_size
+        size = (evaluation_size(height, min_size),
+                evaluation_size(width, min_size))
+        images = pad_images(images, size)
+        label_pad = [[0, 0], [0, size[0] - height], [0, size[1] - width]]
+        label_pad += [[0, 0]] * (len(labels.shape) - 3)
+        labels = tf.pad(labels, label_pad, constant_values=IGNORE_LABEL)
         outputs = model(images, training=False)
         parts = {f"{name}_loss": ops.cast(mean_loss(labels, outputs[name]), "float32")
                  for name in loss_weights}

@@ -80,3 +80,24 @@ def test_bad_images():
     model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0,), **TINY)
     with pytest.raises(ValueError, match="images.shape"):
         predict_full_resolution(model, np.zeros((2, 40, 40, 4)))
+
+
+@pytest.mark.parametrize("height, width", [(20, 24), (12, 40)])
+def test_images_below_the_minimum_size_are_padded_like_any_other(
+        rng, height, width):
+    # min_input_size is 33 for scales (1, 0.5): the image is padded with the
+    # mean to 33 (the smallest 8k + 1 >= 33) on a short side, as the paper
+    # pads every image to 513, and the outputs are cropped back.
+    model = ScaleAttentionSegmenter(num_classes=4, scales=(1.0, 0.5), **TINY)
+    assert model.min_input_size == 33
+    images = rng.uniform(0, 255, size=(1, height, width, 3)).astype("float32")
+    out = predict_full_resolution(model, images)
+    size = (max(33, padded_size(height)), max(33, padded_size(width)))
+    padded = np.empty((1, *size, 3), "float32")
+    padded[:] = np.array([122.675, 116.669, 104.008], "float32")
+    padded[:, :height, :width] = images
+    raw = model.predict(padded, verbose=0)
+    logits = references.resize_align_corners(raw["logits"], *size)
+    probs = references.softmax(logits[:, :height, :width])
+    np.testing.assert_allclose(out["probabilities"], probs, atol=1e-4)
+    assert out["class_map"].shape == (1, height, width)
