@@ -84,6 +84,12 @@ def main(argv=None):
     config = load_config(args.config, args.overrides)
     if not os.path.exists(args.model):
         parser.exit(2, f"error: --model does not exist: {args.model!r}\n")
+    # Checked before the evaluation, which may take hours.
+    for flag, path in (("--json", args.json), ("--markdown", args.markdown)):
+        folder = os.path.dirname(os.path.abspath(path)) if path else None
+        if folder and not os.path.isdir(folder):
+            parser.exit(2, f"error: {flag}: the folder of {path!r} does not "
+                           "exist\n")
 
     import keras
 
@@ -97,6 +103,13 @@ def main(argv=None):
         model = SegmentationRuntime(args.model, fit="letterbox")
         print(f"Evaluating the exported {model.kind} model "
               f"({model.metadata.get('precision', 'unknown')} precision).")
+    model_classes = (getattr(model, "num_classes", None)
+                     if isinstance(model, keras.Model)
+                     else (model.metadata or {}).get("num_classes"))
+    if model_classes is not None and model_classes != config.data.num_classes:
+        parser.exit(2, f"error: --model {args.model!r} predicts "
+                       f"{model_classes} classes but the config's "
+                       f"data.num_classes is {config.data.num_classes}\n")
     _, source = build_sources(config)
     results = evaluate_segmenter(
         model, build_eval_dataset(config, source), config.data.num_classes,

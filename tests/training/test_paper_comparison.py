@@ -188,3 +188,35 @@ def test_evaluate_script(tmp_path):
          "--config", str(tmp_path / "config.yaml")],
         capture_output=True, text=True, timeout=300, cwd=REPO)
     assert missing.returncode == 2 and "nope.keras" in missing.stderr
+
+
+@pytest.mark.slow
+def test_evaluate_script_checks_before_evaluating(tmp_path):
+    from keras_scaleattn import ScaleAttentionSegmenter
+    from keras_scaleattn.training import save_config
+
+    config = tiny_config(tmp_path / "run")  # synthetic: 5 classes
+    save_config(config, tmp_path / "config.yaml")
+    three = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5),
+                                    trunk_width=0.0625, attention_filters=8)
+    three.save(tmp_path / "three.keras")
+    five = ScaleAttentionSegmenter(num_classes=5, scales=(1.0, 0.5),
+                                   trunk_width=0.0625, attention_filters=8)
+    five.save(tmp_path / "five.keras")
+
+    def evaluate(model, *extra):
+        return subprocess.run(
+            [sys.executable, os.path.join(REPO, "training", "evaluate.py"),
+             "--model", str(tmp_path / model),
+             "--config", str(tmp_path / "config.yaml"), *extra],
+            capture_output=True, text=True, timeout=300, cwd=REPO)
+
+    wrong = evaluate("three.keras")
+    assert wrong.returncode == 2, wrong.stderr[-2000:]
+    assert ("predicts 3 classes but the config's data.num_classes is 5"
+            in wrong.stderr)
+    for flag in ("--json", "--markdown"):
+        result = evaluate("five.keras", flag, str(tmp_path / "no" / "r.out"))
+        assert result.returncode == 2, result.stderr[-2000:]
+        assert f"error: {flag}: the folder of" in result.stderr
+        assert "mIoU" not in result.stdout  # refused before evaluating
