@@ -53,6 +53,8 @@ def main(argv=None):
     parser.add_argument("overrides", nargs="*", metavar="key=value",
                         help="dotted config overrides for every variant")
     args = parser.parse_args(argv)
+    if args.pictures < 0:
+        parser.error(f"--pictures must be >= 0. Received: {args.pictures}")
     # A missing file or a bad key, value or variant: run_script prints it, exit 2.
     config = load_config(args.config, args.overrides)
     variants = check_variants(v for v in args.variants.split(",") if v)

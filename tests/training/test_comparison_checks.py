@@ -123,3 +123,13 @@ def test_a_variant_is_reused_when_only_weight_neutral_keys_changed(tmp_path):
                              size_thresholds=(100, 400), verbose=0)
     assert list(results["single"]["per_class_iou"]) == ["bg", "a", "b", "c", "d"]
     assert trained.paths.model == str(out / "single" / "model.keras")
+
+
+def test_compare_script_refuses_a_negative_number_of_pictures(tmp_path):
+    result = run_python(
+        ["training/compare.py", "--config",
+         os.path.join("training", "configs", "synthetic_tiny.yaml"),
+         "--out-dir", str(tmp_path / "out"), "--pictures", "-1"], timeout=300)
+    assert result.returncode == 2
+    assert "--pictures must be >= 0. Received: -1" in result.stderr
+    assert not (tmp_path / "out").exists()

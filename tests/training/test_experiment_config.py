@@ -265,3 +265,13 @@ def test_crop_sizes_of_the_form_8k_plus_1_are_accepted(tmp_path):
     for crop in (33, 41, 321, 513):
         values = tiny_values(tmp_path, data={"crop_size": crop})
         assert config_from_dict(values).data.crop_size == crop
+
+
+@pytest.mark.parametrize("name", ["voc2012_single", "voc2012_max",
+                                  "voc2012_average", "voc2012_attention_3scales",
+                                  "person_part_attention"])
+def test_paper_configs_shuffle_the_sorted_image_list(name):
+    # A list sorted by id (VOC: by year) through a 256-image shuffle buffer
+    # alone gives batches of neighbouring ids.
+    config = load_config(os.path.join(CONFIG_DIR, f"{name}.yaml"))
+    assert isinstance(config.data.train_source_kwargs["shuffle_seed"], int)
