@@ -114,7 +114,8 @@ def main(argv=None):
     results = evaluate_segmenter(
         model, build_eval_dataset(config, source), config.data.num_classes,
         class_names=class_names_for(config), flip=args.flip,
-        size_thresholds=tuple(config.data.size_thresholds))
+        size_thresholds=tuple(config.data.size_thresholds),
+        background_class=config.data.background_class)
     text = results_markdown(results)
     print(text)
     if args.json:

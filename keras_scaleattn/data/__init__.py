@@ -36,6 +36,7 @@ from keras_scaleattn.data.synthetic import synthetic_regions
 from keras_scaleattn.data.synthetic import synthetic_scale_arrays
 from keras_scaleattn.data.synthetic import synthetic_scale_dataset
 from keras_scaleattn.data.tfds_sources import map_tfds_labels
+from keras_scaleattn.data.tfds_sources import tfds_background_class
 from keras_scaleattn.data.tfds_sources import tfds_class_names
 from keras_scaleattn.data.tfds_sources import tfds_num_classes
 from keras_scaleattn.data.tfds_sources import tfds_segmentation_dataset

@@ -167,6 +167,34 @@ _CLASS_NAMES = {
 }
 
 
+# The class that is not an object (the by-size tables' `background`), after
+# the mapping; None where every class is a thing or stuff to be counted
+# (Cityscapes' class 0 is road; ADE's instance categories have no background).
+_BACKGROUND_CLASS = {
+    "oxford_iiit_pet": 0,
+    "cityscapes": None,
+    "scene_parse150": None,
+}
+
+
+def tfds_background_class(name):
+    """A supported tfds dataset's background class after label mapping.
+
+    Args:
+        name: str. A supported tfds name, optionally with `":version"`.
+
+    Returns:
+        int, or None when the dataset has no background class.
+
+    Example:
+
+    >>> tfds_background_class("oxford_iiit_pet"), tfds_background_class(
+    ...     "cityscapes/semantic_segmentation")
+    (0, None)
+    """
+    return _BACKGROUND_CLASS[_spec_key(name)]
+
+
 def tfds_class_names(name):
     """Names of a supported tfds dataset's classes after label mapping.
 

@@ -94,7 +94,8 @@ def _known_num_batches(dataset, max_batches):
 
 def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
                        size_thresholds=(32**2, 96**2), flip=False,
-                       ignore_label=255, max_batches=None, verbose=1):
+                       ignore_label=255, background_class=0, max_batches=None,
+                       verbose=1):
     """mIoU, per-class IoU, and mIoU, attention and each scale by object size.
 
     Predictions are made at the images' full resolution (pad to 8k + 1,
@@ -117,6 +118,10 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
             medium and large. Defaults to COCO's `(32**2, 96**2)`.
         flip: bool. Average with mirrored images. Defaults to False (paper).
         ignore_label: int. Defaults to 255.
+        background_class: int or None. The class that is not an object:
+            never counted in the size buckets, and the `background` row of
+            `attention_by_size` / `scales_by_size`. None for a dataset
+            without one (Cityscapes). Defaults to 0.
         max_batches: int or None. Stop after this many batches.
         verbose: int. 1 shows a progress bar.
 
@@ -142,7 +147,8 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
     confusion = SegmentationConfusionMatrix(
         num_classes, ignore_label=ignore_label, class_names=class_names)
     by_size = ObjectSizeMIoU(num_classes, thresholds=size_thresholds,
-                             ignore_label=ignore_label, class_names=class_names)
+                             ignore_label=ignore_label, class_names=class_names,
+                             background_class=background_class)
     if isinstance(model, keras.Model):
         has_attention = "attention" in model.output_names
         scales = list(getattr(model, "scales", ()))
@@ -158,10 +164,12 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
         has_scale_logits = False
         predict = _runtime_predict(model, flip)
     attention = (AttentionBySize(thresholds=size_thresholds,
-                                 ignore_label=ignore_label)
+                                 ignore_label=ignore_label,
+                                 background_class=background_class)
                  if has_attention else None)
     scale_scores = (ScaleScoresBySize(thresholds=size_thresholds,
-                                      ignore_label=ignore_label)
+                                      ignore_label=ignore_label,
+                                      background_class=background_class)
                     if has_scale_logits else None)
     progress = keras.utils.Progbar(_known_num_batches(dataset, max_batches),
                                    verbose=verbose, unit_name="batch")

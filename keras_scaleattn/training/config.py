@@ -34,6 +34,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from keras_scaleattn.data.synthetic import SYNTHETIC_NUM_CLASSES
+from keras_scaleattn.data.tfds_sources import tfds_background_class
 from keras_scaleattn.data.tfds_sources import tfds_num_classes
 from keras_scaleattn.evaluation.report import write_text_atomic
 from keras_scaleattn.layers.scale_pyramid import min_input_size
@@ -70,6 +71,13 @@ class DataConfig:
             they fit `num_classes` (synthetic, VOC, Person-Part, the pet and
             Cityscapes tfds sources) and class ids elsewhere (your own
             folders, `scene_parse150`).
+        background_class: int or None. The class that is not an object in
+            the by-size evaluation (its pixels are the `background` row);
+            None for a dataset without one, where every class's connected
+            components count as objects. Defaults to `0` (VOC, Person-Part,
+            synthetic); a tfds dataset must use its own
+            (`tfds_background_class`: None for Cityscapes, whose class 0 is
+            road).
         crop_size: int. Training crop side. Defaults to `321` (paper).
         scale_range: pair of floats or None. Random scaling range, e.g.
             `[0.6, 1.4]`; None disables it (paper's default recipe).
@@ -106,6 +114,7 @@ class DataConfig:
     num_eval_examples: Optional[int] = None
     size_thresholds: List[int] = dataclasses.field(
         default_factory=lambda: [32**2, 96**2])
+    background_class: Optional[int] = 0
     train_source_kwargs: Dict[str, Any] = dataclasses.field(default_factory=dict)
     eval_source_kwargs: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -463,6 +472,16 @@ def validate_config(config):
                   f"must be {expected} for the tfds dataset {name!r} (its "
                   "classes after label mapping: "
                   "keras_scaleattn/data/tfds_sources.py)")
+        background = tfds_background_class(name)
+        if data.background_class != background:
+            _fail("data.background_class", data.background_class,
+                  f"must be {'null' if background is None else background} "
+                  f"for the tfds dataset {name!r} (see "
+                  "keras_scaleattn/data/tfds_sources.py)")
+    if data.background_class is not None and not (
+            0 <= data.background_class < data.num_classes):
+        _fail("data.background_class", data.background_class,
+              f"must be null or a class id in [0, {data.num_classes})")
     if data.dataset == "synthetic" and data.num_classes != SYNTHETIC_NUM_CLASSES:
         _fail("data.num_classes", data.num_classes,
               f"must be {SYNTHETIC_NUM_CLASSES} for data.dataset='synthetic' "

@@ -253,7 +253,8 @@ def run_comparison(config, out_dir, variants=DEFAULT_VARIANTS,
         results = evaluate_segmenter(
             model, build_eval_dataset(cfg, eval_source),
             cfg.data.num_classes, class_names=class_names,
-            size_thresholds=size_thresholds, verbose=verbose)
+            size_thresholds=size_thresholds,
+            background_class=cfg.data.background_class, verbose=verbose)
         if "attention" in model.output_names and num_pictures:
             examples = eval_source.take(num_pictures).as_numpy_iterator()
             write_attention_pictures(

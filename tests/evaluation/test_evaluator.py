@@ -103,3 +103,27 @@ def test_progress_bar_counts_known_number_of_batches(rng, capsys):
     assert _known_num_batches(dataset, 5) == 3
     assert _known_num_batches(dataset.filter(lambda x, y: True), 2) is None
     assert _known_num_batches(iter(batches), None) is None
+
+
+def test_background_class_none_counts_class_0_as_objects(rng):
+    # One 10x10 square of class 0 on class 1 (a Cityscapes-like map where
+    # class 0 is road, a thing to count): with background_class=None the
+    # square is one small object and class 1 (the rest, 24*24 - 100 = 476
+    # pixels) one medium object; with 0 only class 1's component counts.
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5), **TINY)
+    labels = np.ones((1, 24, 40), np.int64)
+    labels[:, :, 24:] = 255
+    labels[:, 2:12, 3:13] = 0
+    images = rng.uniform(0, 255, size=(1, 24, 40, 3)).astype("float32")
+    kwargs = dict(size_thresholds=(200, 1000), verbose=0)
+    counted = evaluate_segmenter(model, [(images, labels)], 3,
+                                 background_class=None, **kwargs)
+    assert counted["by_size"]["small"]["num_objects"] == 1
+    assert counted["by_size"]["small"]["num_pixels"] == 100
+    assert counted["by_size"]["medium"]["num_objects"] == 1
+    assert counted["by_size"]["medium"]["num_pixels"] == 476
+    assert "background" not in counted["attention_by_size"]
+    default = evaluate_segmenter(model, [(images, labels)], 3, **kwargs)
+    assert default["by_size"]["small"]["num_objects"] == 0
+    assert default["by_size"]["medium"]["num_objects"] == 1
+    assert "background" in default["attention_by_size"]

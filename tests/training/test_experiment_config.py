@@ -200,10 +200,12 @@ def test_tfds_datasets_fix_the_number_of_classes(tmp_path):
     with pytest.raises(ValueError, match="`data.dataset` names no supported tfds"):
         load_config(path, base + ["data.dataset=tfds:voc/2012"])
     city = load_config(path, ["data.dataset=tfds:cityscapes/semantic_segmentation",
-                              "data.data_dir=/tfds", "data.num_classes=19"])
+                              "data.data_dir=/tfds", "data.num_classes=19",
+                              "data.background_class=null"])
     assert class_names_for(city)[:3] == ["road", "sidewalk", "building"]
     ade = load_config(path, ["data.dataset=tfds:scene_parse150",
-                             "data.data_dir=/tfds", "data.num_classes=100"])
+                             "data.data_dir=/tfds", "data.num_classes=100",
+                             "data.background_class=null"])
     assert class_names_for(ade) is None
 
 
@@ -275,3 +277,27 @@ def test_paper_configs_shuffle_the_sorted_image_list(name):
     # alone gives batches of neighbouring ids.
     config = load_config(os.path.join(CONFIG_DIR, f"{name}.yaml"))
     assert isinstance(config.data.train_source_kwargs["shuffle_seed"], int)
+
+
+def test_background_class(tmp_path):
+    values = tiny_values(tmp_path, data={"background_class": None})
+    assert config_from_dict(values).data.background_class is None
+    with pytest.raises(ValueError, match=r"data.background_class.*\[0, 5\)"):
+        config_from_dict(tiny_values(tmp_path, data={"background_class": 5}))
+    cityscapes = {"dataset": "tfds:cityscapes/semantic_segmentation",
+                  "num_classes": 19}
+    with pytest.raises(ValueError, match="data.background_class` must be null "
+                       "for the tfds dataset 'cityscapes"):
+        config_from_dict(tiny_values(tmp_path, data=cityscapes))
+    cityscapes["background_class"] = None
+    assert config_from_dict(tiny_values(tmp_path, data=cityscapes))
+
+
+def test_the_own_data_guide_yaml_loads(tmp_path):
+    # docs/own_data.md: the first YAML block is the user's experiment.
+    text = open(os.path.join(REPO, "docs", "own_data.md")).read()
+    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "my_data.yaml"
+    path.write_text(block)
+    config = load_config(str(path))
+    assert config.data.dataset == "glob" and config.data.background_class == 0
