@@ -9,6 +9,14 @@ _ASSERTION = re.compile(r"assertion failed: (\[.*\])")
 _PY_ERROR = re.compile(r"\b(ValueError|FileNotFoundError): (.+)")
 
 
+class RunFailedError(RuntimeError):
+    """A run failed in a way the user can act on, not from bad input.
+
+    E.g. training diverged. `run_script` prints the message as one line and
+    exits 1 (2 is for bad input).
+    """
+
+
 def data_error_message(error):
     """The user's message inside a TensorFlow error from the data pipeline.
 
@@ -57,13 +65,17 @@ def run_script(main, argv=None):
         argv: list of str or None (`sys.argv[1:]`).
 
     Returns:
-        int, the exit status: `main`'s, or 2 after a user error.
+        int, the exit status: `main`'s, 2 after a user error, 1 after a
+        `RunFailedError`.
     """
     try:
         return main(argv)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except RunFailedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except Exception as error:
         message = data_error_message(error)
         if message is None:

@@ -26,6 +26,7 @@ from keras_scaleattn.training.layerwise_adam import LayerwiseAdam
 from keras_scaleattn.training.schedules import PolyDecay
 from keras_scaleattn.training.schedules import StepDecay
 from keras_scaleattn.training.strategy import make_strategy
+from keras_scaleattn.training.trainer import TrainingDivergedError
 from keras_scaleattn.training.trainer import TrainingResult
 from keras_scaleattn.training.trainer import build_model
 from keras_scaleattn.training.trainer import build_optimizer

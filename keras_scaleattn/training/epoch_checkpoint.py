@@ -2,8 +2,10 @@
 
 import os
 import re
+import warnings
 
 import keras
+import numpy as np
 
 from keras_scaleattn.export.atomic import atomic_file
 
@@ -33,6 +35,11 @@ def save_model_atomic(model, path):
     with atomic_file(path, suffix="tmp.keras") as tmp_path:
         model.save(tmp_path)
     return path
+
+
+def weights_are_finite(model):
+    """True when none of `model`'s weights is NaN or infinite."""
+    return all(np.all(np.isfinite(w)) for w in model.get_weights())
 
 
 def list_checkpoints(directory):
@@ -85,6 +92,12 @@ class EpochCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         completed = epoch + 1
         if completed % self.every_epochs:
+            return
+        if not weights_are_finite(self.model):
+            # A diverged epoch (TerminateOnNaN stops it, and the epoch still
+            # ends): keep the last good checkpoints rather than one of NaNs.
+            warnings.warn(f"Epoch {completed}: the weights are not finite; "
+                          "no checkpoint written.", stacklevel=2)
             return
         path = os.path.join(self.directory, _CHECKPOINT_NAME.format(epoch=completed))
         save_model_atomic(self.model, path)

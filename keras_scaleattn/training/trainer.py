@@ -35,6 +35,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_scaleattn.cli import RunFailedError
 from keras_scaleattn.data import get_source
 from keras_scaleattn.data import make_pipeline
 from keras_scaleattn.data.person_part import PERSON_PART_CLASS_NAMES
@@ -55,6 +56,7 @@ from keras_scaleattn.training.config import validate_config
 from keras_scaleattn.training.custom_loop import fit_custom_loop
 from keras_scaleattn.training.epoch_checkpoint import EpochCheckpoint
 from keras_scaleattn.training.epoch_checkpoint import save_model_atomic
+from keras_scaleattn.training.epoch_checkpoint import weights_are_finite
 from keras_scaleattn.training.schedules import PolyDecay
 from keras_scaleattn.training.schedules import StepDecay
 from keras_scaleattn.training.strategy import is_chief
@@ -221,6 +223,10 @@ def check_resumable(config, paths):
             f"runtime.model_dir, or delete {paths.model_dir} to start over. "
             f"Received: runtime.model_dir={config.runtime.model_dir!r}"
         )
+
+
+class TrainingDivergedError(RunFailedError):
+    """Training ended with non-finite weights (a NaN or infinite loss)."""
 
 
 @dataclasses.dataclass
@@ -602,11 +608,12 @@ def train(config, strategy=None, callbacks=()):
             initial_epoch=initial_epoch, callbacks=all_callbacks,
             verbose=verbose,
         )
-    if not all(np.all(np.isfinite(w)) for w in model.get_weights()):
-        raise RuntimeError(
+    if not weights_are_finite(model):
+        raise TrainingDivergedError(
             "Training diverged: the weights are not finite (see the NaN loss "
-            "above); no model.keras was written. Lower optimization.base_lr "
-            "and start a new runtime.model_dir."
+            "above); no model.keras was written, and no checkpoint or backup "
+            "of a non-finite epoch. Lower optimization.base_lr and start a "
+            "new runtime.model_dir."
         )
     if chief:
         save_model_atomic(model, paths.model)

@@ -1,0 +1,53 @@
+"""A diverged run: one clear error, and no checkpoint or backup of NaNs."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from keras_scaleattn.cli import run_script
+from keras_scaleattn.training import TrainingDivergedError
+from keras_scaleattn.training import train
+from training_helpers import tiny_config
+
+
+class PoisonWeights(keras.callbacks.Callback):
+    """Sets the weights to NaN after the first batch of epoch `epoch` (0-based),
+    as a diverging update would."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+        self.current = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.current == self.epoch and batch == 0:
+            for weight in self.model.trainable_variables:
+                weight.assign(np.full(weight.shape, np.nan, weight.dtype))
+
+
+def test_diverged_run_keeps_the_last_finite_epoch(tmp_path):
+    config = tiny_config(tmp_path / "run",
+                         optimization={"steps": 6, "steps_per_epoch": 2},
+                         runtime={"checkpoint_every_epochs": 1})
+    with pytest.warns(UserWarning, match="Epoch 2: the weights are not finite"):
+        with pytest.raises(TrainingDivergedError, match="Lower optimization"):
+            train(config, callbacks=[PoisonWeights(epoch=1)])
+    run = tmp_path / "run"
+    assert not (run / "model.keras").exists()
+    assert sorted(os.listdir(run / "checkpoints")) == ["epoch-0001.keras"]
+    checkpoint = keras.models.load_model(run / "checkpoints" / "epoch-0001.keras")
+    assert all(np.all(np.isfinite(w)) for w in checkpoint.get_weights())
+    backup = json.loads((run / "backup" / "training_metadata.json").read_text())
+    assert backup["epoch"] == 1
+    # The script's line, exit status 1 (not bad input).
+    def main(argv):
+        train(tiny_config(tmp_path / "again",
+                          optimization={"steps": 6, "steps_per_epoch": 2}),
+              callbacks=[PoisonWeights(epoch=0)])
+    assert run_script(main, []) == 1
