@@ -137,6 +137,11 @@ def read_image_file(path, *, apply_exif_orientation=False):
     return array
 
 
+# Formats whose compression always alters pixel values (MPO: a phone's
+# multi-picture JPEG). WebP can be lossless, so it is not refused.
+_LOSSY_FORMATS = ("JPEG", "MPO")
+
+
 def read_mask_file(path):
     """Reads a segmentation mask whose pixel values are class ids.
 
@@ -151,8 +156,9 @@ def read_mask_file(path):
         numpy uint8 array `[H, W]`.
 
     Raises:
-        ValueError: if the file cannot be decoded, is a colour (RGB) image, or
-            holds values above 255; the message names the file.
+        ValueError: if the file cannot be decoded, is a (lossy) JPEG,
+            is a colour (RGB) image, or holds values above 255; the message
+            names the file.
 
     Example:
 
@@ -165,11 +171,18 @@ def read_mask_file(path):
         with Image.open(path) as img:
             img.load()
             mode = img.mode
+            file_format = img.format
             array = np.asarray(img)
     except (OSError, ValueError, SyntaxError) as error:
         raise ValueError(
             f"Cannot decode mask file '{path}': {error}"
         ) from None  # the message already holds the cause
+    if file_format in _LOSSY_FORMATS:
+        raise ValueError(
+            f"Mask file '{path}' is a {file_format}: lossy compression changes "
+            "the class ids near object edges (a 1 between 0 and 2, say), which "
+            "would be trained as labels. Store masks losslessly (PNG)."
+        )
     if mode not in _MASK_MODES:
         raise ValueError(
             f"Mask file '{path}' has PIL mode '{mode}'; expected a palette "

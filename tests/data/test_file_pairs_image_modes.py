@@ -141,3 +141,21 @@ def test_decompression_bomb_header_is_a_value_error_naming_the_file(
     with pytest.raises(ValueError, match=r"Cannot decode image file "
                        r"'.*bomb\.png': .*decompression bomb"):
         read_image_file(str(path))
+
+
+def test_jpeg_masks_are_refused_naming_the_file(tmp_path):
+    # A grayscale class-id mask saved as JPEG: compression invents ids at
+    # the edge between classes 0 and 9 (PIL decodes values other than 0/9).
+    from keras_scaleattn.data.file_pairs import read_mask_file
+
+    mask = np.zeros((16, 16), np.uint8)
+    mask[:, 5:] = 9
+    path = tmp_path / "mask.jpg"
+    Image.fromarray(mask).save(path, quality=75)
+    assert set(np.unique(np.asarray(Image.open(path)))) - {0, 9}
+    with pytest.raises(ValueError, match=r"Mask file '.*mask\.jpg' is a JPEG: "
+                       "lossy compression"):
+        read_mask_file(str(path))
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    np.testing.assert_array_equal(read_mask_file(str(tmp_path / "mask.png")),
+                                  mask)
