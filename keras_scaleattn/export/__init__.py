@@ -5,8 +5,10 @@
   `fit="letterbox"` fits any image size to a fixed-size model or a TensorRT
   profile (`letterbox_plan`, `letterbox_images`, `restore_outputs`).
 - `export_saved_model`, `export_tflite`, `export_onnx`: one format each,
-  written atomically; `export_artifacts` / `export_and_check`: all of them
-  and the parity report (`deploy/export.py`).
+  written atomically, each from a float32 copy of the model
+  (`float32_model`: mixed-precision models export too); `export_artifacts` /
+  `export_and_check`: all of them and the parity report, after
+  `check_export_arguments` (`deploy/export.py`).
 - `convert_onnx_to_float16`, `quantize_onnx_int8`: reduced-precision ONNX
   for strongly typed TensorRT; `EngineProfile`, `build_engine`,
   `trtexec_command`: TensorRT engines (`deploy/build_engine.py`).
@@ -43,14 +45,19 @@ _EXPORTS = {
     "TensorRTRunner": "tensorrt_runner",
     "export_artifacts": "exporter",
     "export_and_check": "exporter",
+    "check_export_arguments": "exporter",
+    "load_keras_model": "exporter",
+    "split_image_files": "exporter",
     "FORMATS": "exporter",
     "PARITY_TOLERANCES": "parity",
     "compare_outputs": "parity",
     "measure_parity": "parity",
     "prepare_images": "images",
     "predict_folder": "folder_prediction",
+    "FolderPrediction": "folder_prediction",
     "run_benchmark": "benchmark",
     "serving_function": "serving",
+    "float32_model": "serving",
 }
 
 __all__ = sorted(_EXPORTS)
