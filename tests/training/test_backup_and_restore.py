@@ -16,25 +16,11 @@ import pytest
 
 from keras_scaleattn.training import backup_and_restore
 from keras_scaleattn.training import train
+from training_helpers import KillAtEpoch
+from training_helpers import SimulatedKill
 from training_helpers import tiny_config
 
 EPOCHS = 3
-
-
-class SimulatedKill(Exception):
-    pass
-
-
-class KillAtEpoch(keras.callbacks.Callback):
-    """Raises when epoch `epoch` (0-based) begins: a process killed there."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise SimulatedKill(f"killed at epoch {epoch}")
 
 
 def _config(model_dir):

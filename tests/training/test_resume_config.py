@@ -12,25 +12,11 @@ from keras_scaleattn.training.trainer import WEIGHT_NEUTRAL_KEYS
 from keras_scaleattn.training.trainer import config_differences
 from training_helpers import TINY
 from training_helpers import run_python
+from training_helpers import KillAtEpoch
+from training_helpers import SimulatedKill
 from training_helpers import tiny_config
 
 EPOCHS = 2
-
-
-class SimulatedKill(Exception):
-    pass
-
-
-class KillAtEpoch(keras.callbacks.Callback):
-    """Raises when epoch `epoch` (0-based) begins: a process killed there."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise SimulatedKill(f"killed at epoch {epoch}")
 
 
 def _config(model_dir, **sections):

@@ -8,23 +8,9 @@ import numpy as np
 import pytest
 
 from keras_scaleattn.training import train
+from training_helpers import KillAtEpoch
+from training_helpers import SimulatedKill
 from training_helpers import tiny_config
-
-
-class SimulatedKill(Exception):
-    pass
-
-
-class KillAtEpoch(keras.callbacks.Callback):
-    """Raises when epoch `epoch` (0-based) begins: a process killed there."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise SimulatedKill(f"killed at epoch {epoch}")
 
 
 def _config(model_dir, loop):

@@ -6,6 +6,8 @@ import socket
 import subprocess
 import sys
 
+import keras
+
 from keras_scaleattn.training import config_from_dict
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -71,3 +73,19 @@ def run_python(args, timeout, **env):
     """Runs `python args...` in the repo, returns the CompletedProcess."""
     return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True,
                           text=True, timeout=timeout, env=subprocess_env(**env))
+
+
+class SimulatedKill(Exception):
+    pass
+
+
+class KillAtEpoch(keras.callbacks.Callback):
+    """Raises when epoch `epoch` (0-based) begins: a process killed there."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise SimulatedKill(f"killed at epoch {epoch}")
