@@ -31,3 +31,25 @@ def assert_no_temporaries(directory):
 def uint8_batch(rng, batch, height, width):
     return rng.integers(0, 256, size=(batch, height, width, 3),
                         dtype=np.uint8)
+
+
+def identity_onnx_file(path, metadata=None):
+    """A tiny ONNX graph (`images` -> Identity), with the package's metadata
+    JSON string if given: a stand-in for an exported model's file."""
+    import onnx
+    from onnx import TensorProto
+    from onnx import helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["images"], ["y"])], "g",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT,
+                                       ["b", "h", "w", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT,
+                                       ["b", "h", "w", 3])])
+    model = helper.make_model(graph)
+    if metadata is not None:
+        entry = model.metadata_props.add()
+        entry.key = "keras_scaleattn"
+        entry.value = metadata
+    onnx.save(model, path)
+    return path

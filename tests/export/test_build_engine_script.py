@@ -6,35 +6,16 @@ import pytest
 
 from keras_scaleattn.cli import run_script
 from keras_scaleattn.export.tensorrt_engine import onnx_min_input_size
+from tests.export.export_helpers import identity_onnx_file
 from tests.export.export_helpers import load_script
 
 
-def _onnx_file(path, metadata=None):
-    import onnx
-    from onnx import TensorProto
-    from onnx import helper
-
-    graph = helper.make_graph(
-        [helper.make_node("Identity", ["images"], ["y"])], "g",
-        [helper.make_tensor_value_info("images", TensorProto.FLOAT,
-                                       ["b", "h", "w", 3])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT,
-                                       ["b", "h", "w", 3])])
-    model = helper.make_model(graph)
-    if metadata is not None:
-        entry = model.metadata_props.add()
-        entry.key = "keras_scaleattn"
-        entry.value = metadata
-    onnx.save(model, path)
-    return path
-
-
 def test_min_input_size_from_the_metadata(tmp_path):
-    assert onnx_min_input_size(_onnx_file(
+    assert onnx_min_input_size(identity_onnx_file(
         tmp_path / "a.onnx", json.dumps({"min_input_size": 49}))) == 49
-    assert onnx_min_input_size(_onnx_file(tmp_path / "b.onnx")) is None
+    assert onnx_min_input_size(identity_onnx_file(tmp_path / "b.onnx")) is None
     with pytest.raises(ValueError, match="metadata is not a JSON object"):
-        onnx_min_input_size(_onnx_file(tmp_path / "c.onnx", "[1, 2]"))
+        onnx_min_input_size(identity_onnx_file(tmp_path / "c.onnx", "[1, 2]"))
 
 
 def _tflite_bytes():

@@ -9,6 +9,7 @@ from PIL import Image
 
 from tests.export.export_helpers import ROOT
 from tests.export.export_helpers import assert_no_temporaries
+from tests.export.export_helpers import identity_onnx_file
 from tests.export.export_helpers import load_script
 
 SCRIPTS = ("export", "build_engine", "predict", "benchmark")
@@ -102,22 +103,8 @@ def test_predict_names_the_image_that_does_not_fit(exports, tmp_path):
 
 
 def test_build_engine_prints_trtexec_for_both_versions(tmp_path, capsys):
-    import onnx
-    from onnx import TensorProto
-    from onnx import helper
-
-    graph = helper.make_graph(
-        [helper.make_node("Identity", ["images"], ["y"])], "g",
-        [helper.make_tensor_value_info("images", TensorProto.FLOAT,
-                                       ["b", "h", "w", 3])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT,
-                                       ["b", "h", "w", 3])])
-    model = helper.make_model(graph)
-    entry = model.metadata_props.add()
-    entry.key = "keras_scaleattn"
-    entry.value = json.dumps({"min_input_size": 49})
-    onnx_path = tmp_path / "model.onnx"
-    onnx.save(model, onnx_path)
+    onnx_path = identity_onnx_file(tmp_path / "model.onnx",
+                                   json.dumps({"min_input_size": 49}))
     script = load_script("build_engine")
     assert script.main(["--onnx", str(onnx_path), "--precision", "float16",
                         "--max-batch", "2", "--print-trtexec",
