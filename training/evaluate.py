@@ -28,6 +28,7 @@ from keras_scaleattn.evaluation import format_markdown_table
 from keras_scaleattn.evaluation import write_json_atomic
 from keras_scaleattn.evaluation import write_text_atomic
 from keras_scaleattn.training import load_config
+from keras_scaleattn.training.config import background_class_for
 from keras_scaleattn.training.trainer import build_eval_dataset
 from keras_scaleattn.training.trainer import build_sources
 from keras_scaleattn.training.trainer import class_names_for
@@ -115,7 +116,7 @@ def main(argv=None):
         model, build_eval_dataset(config, source), config.data.num_classes,
         class_names=class_names_for(config), flip=args.flip,
         size_thresholds=tuple(config.data.size_thresholds),
-        background_class=config.data.background_class)
+        background_class=background_class_for(config))
     text = results_markdown(results)
     print(text)
     if args.json:

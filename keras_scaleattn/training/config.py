@@ -29,6 +29,7 @@ from typing import Any
 from typing import Dict
 from typing import List
 from typing import Optional
+from typing import Union
 
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -71,13 +72,13 @@ class DataConfig:
             they fit `num_classes` (synthetic, VOC, Person-Part, the pet and
             Cityscapes tfds sources) and class ids elsewhere (your own
             folders, `scene_parse150`).
-        background_class: int or None. The class that is not an object in
-            the by-size evaluation (its pixels are the `background` row);
-            None for a dataset without one, where every class's connected
-            components count as objects. Defaults to `0` (VOC, Person-Part,
-            synthetic); a tfds dataset must use its own
+        background_class: int, None or `"auto"`. The class that is not an
+            object in the by-size evaluation (its pixels are the
+            `background` row); None for a dataset without one, where every
+            class's connected components count as objects. `"auto"` (the
+            default, see `background_class_for`): a tfds dataset's own
             (`tfds_background_class`: None for Cityscapes, whose class 0 is
-            road).
+            road), else 0 (VOC, Person-Part, synthetic).
         crop_size: int. Training crop side. Defaults to `321` (paper).
         scale_range: pair of floats or None. Random scaling range, e.g.
             `[0.6, 1.4]`; None disables it (paper's default recipe).
@@ -114,7 +115,7 @@ class DataConfig:
     num_eval_examples: Optional[int] = None
     size_thresholds: List[int] = dataclasses.field(
         default_factory=lambda: [32**2, 96**2])
-    background_class: Optional[int] = 0
+    background_class: Optional[Union[int, str]] = "auto"
     train_source_kwargs: Dict[str, Any] = dataclasses.field(default_factory=dict)
     eval_source_kwargs: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -289,7 +290,7 @@ def _apply_override(node, override):
     key, sep, _ = override.partition("=")
     if not sep or not key.strip():
         raise ValueError(
-            "Overrides must be 'key=value' (e.g. optimization.steps=100). "
+            "Overrides must be 'key=value' (e.g. optimization.steps=500). "
             f"Received: override={override!r}"
         )
     try:
@@ -299,7 +300,26 @@ def _apply_override(node, override):
             f"Override {override!r}: {_error_message(error)}") from None
 
 
-def config_from_dict(values, overrides=(), origin="config"):
+def background_class_for(config):
+    """The class that is not an object in the by-size tables, or None.
+
+    `data.background_class`, with `"auto"` resolved: a tfds dataset's own
+    (`tfds_background_class`), else 0.
+
+    Args:
+        config: `ExperimentConfig`.
+
+    Returns:
+        int or None.
+    """
+    value = config.data.background_class
+    if value != "auto":
+        return value
+    name = tfds_name(config.data)
+    return tfds_background_class(name) if name is not None else 0
+
+
+def config_from_dict(values, overrides=(), origin="config", validate=True):
     """Builds a validated `ExperimentConfig` from nested dicts and overrides.
 
     Args:
@@ -308,6 +328,9 @@ def config_from_dict(values, overrides=(), origin="config"):
         overrides: sequence of `"dotted.key=value"` strings applied after
             `values`.
         origin: str. What `values` came from, for error messages.
+        validate: bool. Run `validate_config`. Defaults to True; False reads
+            a config stored by an earlier version as it was (types are
+            still checked), e.g. to compare a run's recipe.
 
     Returns:
         `ExperimentConfig`.
@@ -332,11 +355,12 @@ def config_from_dict(values, overrides=(), origin="config"):
         config = OmegaConf.to_object(merged)
     except OmegaConfBaseException as error:
         raise ValueError(f"{origin}: {_error_message(error)}") from None
-    validate_config(config)
+    if validate:
+        validate_config(config)
     return config
 
 
-def load_config(path, overrides=()):
+def load_config(path, overrides=(), validate=True):
     """Reads a YAML experiment, applies overrides and validates the result.
 
     Args:
@@ -344,6 +368,8 @@ def load_config(path, overrides=()):
         overrides: sequence of `"dotted.key=value"` strings, values in YAML
             syntax: `model.scales=[1.0,0.5]`, `runtime.tensorboard=false`,
             `model.imagenet_weights=null`.
+        validate: bool. Run `validate_config` (see `config_from_dict`).
+            Defaults to True.
 
     Returns:
         `ExperimentConfig`.
@@ -373,7 +399,8 @@ def load_config(path, overrides=()):
             f"Config file {path!r} must hold a mapping of sections "
             f"(data, model, optimization, runtime). Received: {values!r}"
         )
-    return config_from_dict(values, overrides, origin=f"Config file {path!r}")
+    return config_from_dict(values, overrides, origin=f"Config file {path!r}",
+                            validate=validate)
 
 
 def config_to_yaml(config):
@@ -472,16 +499,11 @@ def validate_config(config):
                   f"must be {expected} for the tfds dataset {name!r} (its "
                   "classes after label mapping: "
                   "keras_scaleattn/data/tfds_sources.py)")
-        background = tfds_background_class(name)
-        if data.background_class != background:
-            _fail("data.background_class", data.background_class,
-                  f"must be {'null' if background is None else background} "
-                  f"for the tfds dataset {name!r} (see "
-                  "keras_scaleattn/data/tfds_sources.py)")
-    if data.background_class is not None and not (
-            0 <= data.background_class < data.num_classes):
+    if data.background_class not in (None, "auto") and not (
+            isinstance(data.background_class, int)
+            and 0 <= data.background_class < data.num_classes):
         _fail("data.background_class", data.background_class,
-              f"must be null or a class id in [0, {data.num_classes})")
+              f"must be 'auto', null or a class id in [0, {data.num_classes})")
     if data.dataset == "synthetic" and data.num_classes != SYNTHETIC_NUM_CLASSES:
         _fail("data.num_classes", data.num_classes,
               f"must be {SYNTHETIC_NUM_CLASSES} for data.dataset='synthetic' "

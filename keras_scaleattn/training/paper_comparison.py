@@ -19,6 +19,7 @@ from keras_scaleattn.evaluation.evaluator import evaluate_segmenter
 from keras_scaleattn.evaluation.report import format_markdown_table
 from keras_scaleattn.evaluation.report import write_json_atomic
 from keras_scaleattn.evaluation.report import write_text_atomic
+from keras_scaleattn.training.config import background_class_for
 from keras_scaleattn.training.config import config_from_dict
 from keras_scaleattn.training.trainer import RunPaths
 from keras_scaleattn.training.trainer import build_eval_dataset
@@ -254,7 +255,7 @@ def run_comparison(config, out_dir, variants=DEFAULT_VARIANTS,
             model, build_eval_dataset(cfg, eval_source),
             cfg.data.num_classes, class_names=class_names,
             size_thresholds=size_thresholds,
-            background_class=cfg.data.background_class, verbose=verbose)
+            background_class=background_class_for(cfg), verbose=verbose)
         if "attention" in model.output_names and num_pictures:
             examples = eval_source.take(num_pictures).as_numpy_iterator()
             write_attention_pictures(

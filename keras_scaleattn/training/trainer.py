@@ -122,7 +122,7 @@ class RunPaths:
 # accumulated gradients in different orders).
 WEIGHT_NEUTRAL_KEYS = (
     "data.eval_split", "data.num_eval_examples", "data.eval_source_kwargs",
-    "data.class_names", "data.size_thresholds",
+    "data.class_names", "data.size_thresholds", "data.background_class",
     "runtime.model_dir", "runtime.checkpoint_every_epochs",
     "runtime.keep_checkpoints", "runtime.tensorboard",
     "runtime.attention_image_every_epochs", "runtime.validation_steps",
@@ -188,7 +188,9 @@ def stored_config_differences(config, model_dir):
             "to check this config against, so it cannot tell what it was "
             f"trained with. Expected: {path}")
     try:
-        stored = load_config(path)
+        # Not validated: a run made by an earlier version, under rules
+        # since tightened, is still compared key by key.
+        stored = load_config(path, validate=False)
     except ValueError as error:
         raise ValueError(
             f"Cannot read the config {model_dir} was trained with: {error}"

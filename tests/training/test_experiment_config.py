@@ -280,17 +280,35 @@ def test_paper_configs_shuffle_the_sorted_image_list(name):
 
 
 def test_background_class(tmp_path):
+    from keras_scaleattn.training.config import background_class_for
+
+    config = config_from_dict(tiny_values(tmp_path))
+    assert config.data.background_class == "auto"
+    assert background_class_for(config) == 0
     values = tiny_values(tmp_path, data={"background_class": None})
-    assert config_from_dict(values).data.background_class is None
-    with pytest.raises(ValueError, match=r"data.background_class.*\[0, 5\)"):
-        config_from_dict(tiny_values(tmp_path, data={"background_class": 5}))
-    cityscapes = {"dataset": "tfds:cityscapes/semantic_segmentation",
-                  "num_classes": 19}
-    with pytest.raises(ValueError, match="data.background_class` must be null "
-                       "for the tfds dataset 'cityscapes"):
-        config_from_dict(tiny_values(tmp_path, data=cityscapes))
-    cityscapes["background_class"] = None
-    assert config_from_dict(tiny_values(tmp_path, data=cityscapes))
+    assert background_class_for(config_from_dict(values)) is None
+    values = tiny_values(tmp_path, data={"background_class": 3})
+    assert background_class_for(config_from_dict(values)) == 3
+    for bad in (5, -1, "road"):
+        with pytest.raises(ValueError, match=r"data.background_class.*\[0, 5\)"):
+            config_from_dict(tiny_values(tmp_path, data={"background_class": bad}))
+    # "auto" is a tfds dataset's own: Cityscapes has none (class 0 is road).
+    for name, classes, expected in (
+            ("tfds:cityscapes/semantic_segmentation", 19, None),
+            ("tfds:scene_parse150", 100, None), ("tfds:oxford_iiit_pet", 2, 0)):
+        config = config_from_dict(tiny_values(
+            tmp_path, data={"dataset": name, "num_classes": classes}))
+        assert background_class_for(config) == expected
+
+
+def test_stored_configs_of_earlier_rules_still_load_unvalidated(tmp_path):
+    # A run's config.yaml written before crop sides had to be 8k + 1.
+    values = tiny_values(tmp_path, data={"crop_size": 40})
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(values))
+    with pytest.raises(ValueError, match="8k"):
+        load_config(path)
+    assert load_config(path, validate=False).data.crop_size == 40
 
 
 def test_the_own_data_guide_yaml_loads(tmp_path):

@@ -110,7 +110,7 @@ def test_resuming_with_only_weight_neutral_changes_matches_the_original_run(
         "data": {"eval_split": "test", "num_eval_examples": 1,
                  "eval_source_kwargs": {"markings": False},
                  "class_names": ["bg", "a", "b", "c", "d"],
-                 "size_thresholds": [100, 400]},
+                 "size_thresholds": [100, 400], "background_class": None},
         "runtime": {"checkpoint_every_epochs": 1, "keep_checkpoints": 1,
                     "tensorboard": True, "attention_image_every_epochs": 1,
                     "validation_steps": 1, "verbose": 2},
