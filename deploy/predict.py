@@ -59,7 +59,7 @@ def main(argv=None):
     runtime = SegmentationRuntime(args.model, num_threads=args.num_threads,
                                   fit=args.fit, max_size=args.max_size)
     result = predict_folder(runtime, args.images, args.out_dir,
-                            alpha=args.alpha, log=print)
+                            alpha=args.alpha, log=print, skip_unreadable=True)
     summary = (f"{len(result.written)} images segmented with {runtime.kind} "
                f"({args.model}) into {args.out_dir}")
     if result.skipped:

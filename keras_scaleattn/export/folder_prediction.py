@@ -3,12 +3,11 @@
 import os
 from typing import NamedTuple
 
+from keras_scaleattn.export.images import OUTPUT_SUFFIXES
+from keras_scaleattn.export.images import is_prediction_output
 from keras_scaleattn.export.images import list_image_files
 from keras_scaleattn.export.images import read_images
 from keras_scaleattn.visualization.mask_writer import save_prediction
-
-# The names `predict_folder` writes; such files in `folder` are skipped.
-OUTPUT_SUFFIXES = ("_mask.png", "_overlay.png")
 
 
 class FolderPrediction(NamedTuple):
@@ -25,19 +24,6 @@ class FolderPrediction(NamedTuple):
     written: list
     skipped: list
     failed: list
-
-
-def is_prediction_output(path):
-    """Whether a file is named like an output of `predict_folder`.
-
-    Args:
-        path: str. A file path.
-
-    Returns:
-        bool: True for names ending in `_mask.png` or `_overlay.png` (any
-        case).
-    """
-    return os.path.basename(path).lower().endswith(OUTPUT_SUFFIXES)
 
 
 def output_prefixes(paths):
@@ -81,7 +67,7 @@ def output_prefixes(paths):
 
 
 def predict_folder(runtime, folder, out_dir, palette=None, alpha=0.5,
-                   log=None, skip_unreadable=True):
+                   log=None, skip_unreadable=False):
     """Writes `<name>_mask.png` and `<name>_overlay.png` for every image.
 
     Images run one at a time (their sizes may differ), read upright (their
@@ -93,8 +79,9 @@ def predict_folder(runtime, folder, out_dir, palette=None, alpha=0.5,
     `a.png_mask.png`), so that no output overwrites another. Hidden files
     (`.*`) and files named like outputs (`*_mask.png`, `*_overlay.png`,
     say from an earlier run with `out_dir` = `folder`) are not segmented.
-    An image that cannot be read is reported (log and `failed`) and the
-    others still run, unless `skip_unreadable=False`.
+    An image that cannot be read raises, or with `skip_unreadable=True`
+    (as `deploy/predict.py`) is reported (log and `failed`) while the others
+    still run.
 
     Args:
         runtime: a `SegmentationRuntime` (or any callable image -> outputs
@@ -104,8 +91,9 @@ def predict_folder(runtime, folder, out_dir, palette=None, alpha=0.5,
         palette: `[N, 3]` uint8 array or None for the VOC palette.
         alpha: float. Overlay opacity. Defaults to 0.5.
         log: callable taking a str, or None.
-        skip_unreadable: bool. If False, an unreadable image raises its
-            `ValueError` instead. Defaults to True.
+        skip_unreadable: bool. If True, an unreadable image is logged and
+            listed in `failed` instead of raising its `ValueError`. Defaults
+            to False.
 
     Returns:
         `FolderPrediction(written, skipped, failed)`.
@@ -121,7 +109,7 @@ def predict_folder(runtime, folder, out_dir, palette=None, alpha=0.5,
     >>> predict_folder(SegmentationRuntime("exports/model.onnx"), "photos",
     ...                "predictions")  # doctest: +SKIP
     """
-    paths = list_image_files(folder)
+    paths = list_image_files(folder, skip_prediction_outputs=False)
     skipped = [path for path in paths if is_prediction_output(path)]
     paths = [path for path in paths if not is_prediction_output(path)]
     if not paths:

@@ -81,14 +81,36 @@ def prepare_images(images):
     return np.ascontiguousarray(array), single
 
 
-def list_image_files(folder):
+# The names `predict_folder` writes next to each image.
+OUTPUT_SUFFIXES = ("_mask.png", "_overlay.png")
+
+
+def is_prediction_output(path):
+    """Whether a file is named like an output of `predict_folder`.
+
+    Args:
+        path: str. A file path.
+
+    Returns:
+        bool: True for names ending in `_mask.png` or `_overlay.png` (any
+        case).
+    """
+    return os.path.basename(path).lower().endswith(OUTPUT_SUFFIXES)
+
+
+def list_image_files(folder, skip_prediction_outputs=True):
     """Sorted image files (by extension) directly inside `folder`.
 
     Hidden files (names starting with "."), such as the `._IMG_1.jpg`
-    resource forks macOS leaves on shared drives, are not listed.
+    resource forks macOS leaves on shared drives, are not listed, nor by
+    default `predict_folder`'s outputs (`*_mask.png`, `*_overlay.png`, e.g.
+    written into the images' own folder), which are no photos to export
+    with, calibrate on or segment.
 
     Args:
         folder: str or os.PathLike. A directory.
+        skip_prediction_outputs: bool. Leave out files named like
+            `predict_folder`'s outputs. Defaults to True.
 
     Returns:
         list of str paths, sorted by name.
@@ -104,11 +126,13 @@ def list_image_files(folder):
         os.path.join(folder, name) for name in os.listdir(folder)
         if name.lower().endswith(IMAGE_EXTENSIONS)
         and not name.startswith(".")
+        and not (skip_prediction_outputs and is_prediction_output(name))
         and os.path.isfile(os.path.join(folder, name)))
     if not paths:
         raise ValueError(
             f"`folder` holds no image file ({', '.join(IMAGE_EXTENSIONS)}; "
-            "hidden files, named '.*', are skipped). "
+            "hidden files, named '.*', and prediction outputs, named "
+            f"{', '.join('*' + s for s in OUTPUT_SUFFIXES)}, are skipped). "
             f"Received: folder={folder!r}"
         )
     return paths

@@ -31,3 +31,25 @@ def test_export_sample_images_skip_a_resource_fork(tmp_path):
     _write_corrupt(tmp_path / "._a.png")
     (image,) = sample_images(tmp_path)
     np.testing.assert_array_equal(image, np.full((5, 7, 3), 9, np.uint8))
+
+
+def test_prediction_outputs_are_not_listed_unless_asked(tmp_path):
+    # An images folder that was also predict.py's --out-dir: its masks and
+    # overlays are no photos to export with or calibrate on.
+    from keras_scaleattn.export.exporter import split_image_files
+
+    for name in ("a.png", "a_mask.png", "a_overlay.png", "b.jpg",
+                 "b_MASK.png", "c.png"):
+        Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / name)
+    photos = [str(tmp_path / n) for n in ("a.png", "b.jpg", "c.png")]
+    assert list_image_files(tmp_path) == photos
+    assert split_image_files(list_image_files(tmp_path), 1, 2) == (
+        photos[:1], photos[1:])
+    assert len(list_image_files(tmp_path, skip_prediction_outputs=False)) == 6
+
+
+def test_only_prediction_outputs_is_no_image(tmp_path):
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "a_mask.png")
+    with pytest.raises(ValueError, match=r"prediction outputs, named "
+                       r"\*_mask.png, \*_overlay.png, are skipped"):
+        list_image_files(tmp_path)
