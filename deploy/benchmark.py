@@ -27,6 +27,7 @@ from keras_scaleattn.export.benchmark import benchmark_table
 from keras_scaleattn.export.benchmark import check_benchmark_settings
 from keras_scaleattn.export.benchmark import load_keras_runtime
 from keras_scaleattn.export.benchmark import run_benchmark
+from keras_scaleattn.export.exporter import check_tensorflow_backend
 
 
 def parse_args(argv=None):
@@ -99,6 +100,10 @@ def main(argv=None):
     check_benchmark_settings(args.size, args.batch, args.repeats,
                              args.warmup, args.num_threads)
     check_export_dir(args.export_dir, args.export)
+    if args.export_dir is None or args.export:
+        # Checked before the model loads: exporting traces TensorFlow graphs.
+        # Timing an existing --export-dir works under any backend.
+        check_tensorflow_backend()
     keras_runtime = load_keras_runtime(args.model)
     check_benchmark_settings(args.size, args.batch, args.repeats,
                              args.warmup, args.num_threads,

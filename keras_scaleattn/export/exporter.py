@@ -89,8 +89,7 @@ def check_tensorflow_backend():
         raise ValueError(
             "Export needs the TensorFlow Keras backend (it traces "
             "TensorFlow graphs): set KERAS_BACKEND=tensorflow before Keras "
-            "is imported (deploy/export.py does). Received: Keras backend "
-            f"{backend!r}")
+            f"is imported. Received: Keras backend {backend!r}")
 
 
 def artifact_name(format_name, image_size=None):

@@ -74,3 +74,38 @@ def test_benchmark_times_the_keras_model_under_jax(tiny_model_path, tmp_path):
     assert sorted(results) == ["keras:compiled", "keras:eager"]
     for summary in results.values():
         assert summary.get("repeats") == 1, summary
+
+
+@pytest.mark.slow
+def test_benchmark_script_under_jax_needs_an_export_dir(tiny_model_path,
+                                                        tmp_path):
+    # Exporting traces TensorFlow graphs: under JAX the script says so before
+    # loading anything; timing an existing export folder works.
+    pytest.importorskip("jax")
+    env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=str(ROOT))
+    script = str(ROOT / "deploy" / "benchmark.py")
+    base = [sys.executable, script, "--model", tiny_model_path, "--size", "33",
+            "--repeats", "1", "--warmup", "0",
+            "--json", str(tmp_path / "b.json")]
+    refused = subprocess.run(base, cwd=tmp_path, env=env, capture_output=True,
+                             text=True, timeout=300)
+    assert refused.returncode == 2, refused.stderr[-3000:]
+    assert "Traceback" not in refused.stderr
+    assert ("error: Export needs the TensorFlow Keras backend"
+            in refused.stderr)
+    assert "Received: Keras backend 'jax'" in refused.stderr
+    (tmp_path / "exports").mkdir()
+    import keras
+
+    from keras_scaleattn.export import export_onnx
+
+    # An export folder holding one ONNX model.
+    export_onnx(keras.models.load_model(tiny_model_path),
+                tmp_path / "exports" / "model.onnx")
+    timed = subprocess.run(base + ["--export-dir", str(tmp_path / "exports")],
+                           cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert timed.returncode == 0, timed.stderr[-3000:]
+    results = json.loads((tmp_path / "b.json").read_text())["results"]
+    assert "onnxruntime:model.onnx" in results
+    assert "error" not in results["onnxruntime:model.onnx"]
