@@ -29,7 +29,7 @@ import numpy as np
 
 from keras_scaleattn.evaluation.report import write_json_atomic
 from keras_scaleattn.export.atomic import atomic_file
-from keras_scaleattn.training.epoch_checkpoint import weights_are_finite
+from keras_scaleattn.training.epoch_checkpoint import epoch_is_finite
 
 _METADATA_FILE = "training_metadata.json"
 _WEIGHTS_NAME = "epoch-{epoch:04d}.weights.h5"
@@ -196,7 +196,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     def on_epoch_end(self, epoch, logs=None):
         self._current_epoch = epoch + 1
         self._last_batch_seen = 0
-        if self.write and weights_are_finite(self.model):
+        if self.write and epoch_is_finite(self.model, logs):
             # A diverged epoch is not backed up: the last good one stays.
             self._save_model()
 

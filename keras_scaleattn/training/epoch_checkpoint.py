@@ -42,6 +42,23 @@ def weights_are_finite(model):
     return all(np.all(np.isfinite(w)) for w in model.get_weights())
 
 
+def epoch_is_finite(model, logs):
+    """True when an epoch ended with finite weights and a finite loss.
+
+    Both are needed: under mixed float16 the loss-scaling optimizer skips
+    the updates whose gradients overflow, so a NaN loss can leave the
+    weights finite while `TerminateOnNaN` cuts the epoch short.
+
+    Args:
+        model: the trained model.
+        logs: dict or None, the epoch's logs (`"loss"`).
+    """
+    loss = (logs or {}).get("loss")
+    if loss is not None and not np.isfinite(float(loss)):
+        return False
+    return weights_are_finite(model)
+
+
 def list_checkpoints(directory):
     """`(epoch, path)` of the checkpoints in `directory`, oldest first."""
     if not os.path.isdir(directory):
@@ -93,11 +110,11 @@ class EpochCheckpoint(keras.callbacks.Callback):
         completed = epoch + 1
         if completed % self.every_epochs:
             return
-        if not weights_are_finite(self.model):
+        if not epoch_is_finite(self.model, logs):
             # A diverged epoch (TerminateOnNaN stops it, and the epoch still
             # ends): keep the last good checkpoints rather than one of NaNs.
-            warnings.warn(f"Epoch {completed}: the weights are not finite; "
-                          "no checkpoint written.", stacklevel=2)
+            warnings.warn(f"Epoch {completed}: the loss or the weights are not "
+                          "finite; no checkpoint written.", stacklevel=2)
             return
         path = os.path.join(self.directory, _CHECKPOINT_NAME.format(epoch=completed))
         save_model_atomic(self.model, path)

@@ -610,12 +610,13 @@ def train(config, strategy=None, callbacks=()):
             initial_epoch=initial_epoch, callbacks=all_callbacks,
             verbose=verbose,
         )
-    if not weights_are_finite(model):
+    losses = history.history.get("loss") or [0.0]
+    if not (weights_are_finite(model) and np.isfinite(losses[-1])):
         raise TrainingDivergedError(
-            "Training diverged: the weights are not finite (see the NaN loss "
-            "above); no model.keras was written, and no checkpoint or backup "
-            "of a non-finite epoch. Lower optimization.base_lr and start a "
-            "new runtime.model_dir."
+            "Training diverged: the loss or the weights are not finite (see "
+            "the NaN loss above); no model.keras was written, and no "
+            "checkpoint or backup of a non-finite epoch. Lower "
+            "optimization.base_lr and start a new runtime.model_dir."
         )
     if chief:
         save_model_atomic(model, paths.model)

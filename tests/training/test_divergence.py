@@ -35,7 +35,7 @@ def test_diverged_run_keeps_the_last_finite_epoch(tmp_path):
     config = tiny_config(tmp_path / "run",
                          optimization={"steps": 6, "steps_per_epoch": 2},
                          runtime={"checkpoint_every_epochs": 1})
-    with pytest.warns(UserWarning, match="Epoch 2: the weights are not finite"):
+    with pytest.warns(UserWarning, match="Epoch 2: the loss or the weights are not finite"):
         with pytest.raises(TrainingDivergedError, match="Lower optimization"):
             train(config, callbacks=[PoisonWeights(epoch=1)])
     run = tmp_path / "run"
@@ -51,3 +51,41 @@ def test_diverged_run_keeps_the_last_finite_epoch(tmp_path):
                           optimization={"steps": 6, "steps_per_epoch": 2}),
               callbacks=[PoisonWeights(epoch=0)])
     assert run_script(main, []) == 1
+
+
+class OverflowWeights(keras.callbacks.Callback):
+    """Scales the weights up at the first batch of epoch `epoch` (0-based)
+    until float16 activations overflow: the loss is NaN, and the
+    loss-scaling optimizer skips the non-finite updates, so the (float32)
+    weights stay finite, as in a mixed-float16 run that diverges."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+        self.current = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.current == self.epoch and batch == 0:
+            for weight in self.model.trainable_variables:
+                weight.assign(weight * 1e3)
+
+
+def test_a_nan_loss_with_finite_weights_is_divergence_too(tmp_path):
+    config = tiny_config(tmp_path / "run",
+                         optimization={"steps": 6, "steps_per_epoch": 2,
+                                       "mixed_precision": "mixed_float16"},
+                         runtime={"checkpoint_every_epochs": 1})
+    overflow = OverflowWeights(epoch=1)
+    with pytest.warns(UserWarning, match="Epoch 2: the loss or the weights"):
+        with pytest.raises(TrainingDivergedError):
+            train(config, callbacks=[overflow])
+    # The case a check of the weights alone misses.
+    assert all(np.all(np.isfinite(w)) for w in overflow.model.get_weights())
+    run = tmp_path / "run"
+    assert not (run / "model.keras").exists()
+    assert sorted(os.listdir(run / "checkpoints")) == ["epoch-0001.keras"]
+    backup = json.loads((run / "backup" / "training_metadata.json").read_text())
+    assert backup["epoch"] == 1
