@@ -4,10 +4,13 @@ The model's outputs have output stride 8. The paper pads each image (to
 513 x 513 for VOC), runs one forward pass, upsamples the merged fc8 8x with
 bilinear interpolation and crops back. With align-corners geometry the
 upsampling is exact only when a side has `8k + 1` pixels (output pixel `i`
-sits on input pixel `8i`), so images are padded at the bottom and right to
-the next `8k + 1` with the mean colour (zero after preprocessing, as Caffe
-pads), upsampled to that size and cropped. An image smaller than the model's
-`min_input_size` is padded up to it the same way.
+sits on input pixel `8i`), and at every scale `s` only when the scaled side
+`(n - 1) * s + 1` is `8j + 1` too (`alignment_step`), so images are padded
+at the bottom and right to the next such side (`m k + 1`: 16k + 1 for scales
+{1, 0.5}, 32k + 1 for {1, 0.75, 0.5}, which VOC's 513 is) with the mean
+colour (zero after preprocessing, as Caffe pads), upsampled to that size and
+cropped. An image smaller than the model's `min_input_size` is padded up to
+it the same way.
 
 Written with `keras.ops` only, so the same function serves evaluation,
 applications and the exported graphs (SavedModel, TFLite, ONNX).
@@ -24,42 +27,82 @@ MEAN_RGB = (122.675, 116.669, 104.008)
 OUTPUT_STRIDE = 8
 
 
-def padded_size(size):
-    """The smallest `8k + 1` at or above `size` (int or integer tensor).
+def alignment_step(scales):
+    """The side step that keeps every scale's score map on the labels.
+
+    A side of `8k + 1` puts the stride-8 score map's pixels exactly on every
+    8th pixel (TensorFlow's "same" pooling centres them elsewhere on other
+    sides), but only at scale 1: the image scaled by `s` has
+    `(n - 1) * s + 1` pixels, which must be `8j + 1` too. So sides are
+    `m k + 1` with the smallest `m`, a multiple of 8, for which every
+    `m * s` is a multiple of 8: 16 for scales {1, 0.5}, 32 for {1, 0.75,
+    0.5} (the paper's 321 and 513 are both). A 41-pixel image, say, gives
+    scale 0.5 a 21-pixel image whose three score-map pixels sit on its
+    pixels 4, 12 and 20, not 0, 10 and 20 as upsampling assumes.
+
+    Args:
+        scales: sequence of scales.
+
+    Returns:
+        int, the step `m` (8 when no multiple of 8 up to 512 aligns every
+        scale, for unusual scales: then only scale 1 is exact).
 
     Example:
 
-    >>> padded_size(500), padded_size(513), padded_size(514)
-    (505, 513, 521)
+    >>> alignment_step((1.0,)), alignment_step((1.0, 0.5)), alignment_step(
+    ...     (1.0, 0.75, 0.5))
+    (8, 16, 32)
+    """
+    for step in range(OUTPUT_STRIDE, 64 * OUTPUT_STRIDE + 1, OUTPUT_STRIDE):
+        if all(abs(step * s / OUTPUT_STRIDE - round(step * s / OUTPUT_STRIDE))
+               < 1e-6 for s in scales):
+            return step
+    return OUTPUT_STRIDE
+
+
+def padded_size(size, step=OUTPUT_STRIDE):
+    """The smallest `step * k + 1` at or above `size` (int or integer tensor).
+
+    Args:
+        size: int or integer tensor.
+        step: int, a multiple of 8 (`alignment_step`). Defaults to 8.
+
+    Example:
+
+    >>> padded_size(500), padded_size(513), padded_size(500, step=32)
+    (505, 513, 513)
     """
     if isinstance(size, int):
-        return -(-(size - 1) // OUTPUT_STRIDE) * OUTPUT_STRIDE + 1
-    blocks = (size - 1 + OUTPUT_STRIDE - 1) // OUTPUT_STRIDE
-    return blocks * OUTPUT_STRIDE + 1
+        return -(-(size - 1) // step) * step + 1
+    blocks = (size - 1 + step - 1) // step
+    return blocks * step + 1
 
 
-def evaluation_size(size, min_size=1):
+def evaluation_size(size, min_size=1, step=OUTPUT_STRIDE):
     """The side an image is padded to for the full-resolution pass.
 
-    The smallest `8k + 1` at or above both `size` and the model's
+    The smallest `step * k + 1` at or above both `size` and the model's
     `min_input_size` (a smaller image is padded like any other, as the paper
     pads every VOC image to 513).
 
     Args:
         size: int or integer tensor, the image's side.
         min_size: int, the model's `min_input_size`. Defaults to 1.
+        step: int, the model's `alignment_step(scales)`. Defaults to 8.
 
     Returns:
-        int (or integer tensor), `8k + 1 >= max(size, min_size)`.
+        int (or integer tensor), `step * k + 1 >= max(size, min_size)`.
 
     Example:
 
     >>> evaluation_size(20, min_size=33), evaluation_size(40, min_size=33)
     (33, 41)
+    >>> evaluation_size(40, min_size=33, step=16)
+    49
     """
     if isinstance(size, int):
-        return padded_size(max(size, min_size))
-    return padded_size(ops.maximum(size, min_size))
+        return padded_size(max(size, min_size), step)
+    return padded_size(ops.maximum(size, min_size), step)
 
 
 def pad_images(images, size):
@@ -118,8 +161,9 @@ def full_resolution_outputs(model, images, flip=False, scale_logits=False):
     images = ops.cast(images, "float32")
     height, width = _hw(images)
     min_size = getattr(model, "min_input_size", 1)
-    size = (evaluation_size(height, min_size),
-            evaluation_size(width, min_size))
+    step = alignment_step(getattr(model, "scales", (1.0,)))
+    size = (evaluation_size(height, min_size, step),
+            evaluation_size(width, min_size, step))
     padded = pad_images(images, size)
 
     def run(batch):

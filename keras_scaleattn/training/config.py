@@ -38,6 +38,7 @@ from keras_scaleattn.data.synthetic import SYNTHETIC_NUM_CLASSES
 from keras_scaleattn.data.tfds_sources import tfds_background_class
 from keras_scaleattn.data.tfds_sources import tfds_num_classes
 from keras_scaleattn.evaluation.report import write_text_atomic
+from keras_scaleattn.inference.full_resolution import alignment_step
 from keras_scaleattn.layers.scale_pyramid import min_input_size
 from keras_scaleattn.layers.scale_pyramid import validate_scales
 
@@ -510,18 +511,6 @@ def validate_config(config):
               "(keras_scaleattn.data.SYNTHETIC_CLASS_NAMES)")
     for key in ("crop_size", "batch_size", "shuffle_buffer", "image_size"):
         _positive(f"data.{key}", getattr(data, key))
-    if data.crop_size % 8 != 1:
-        # With a side of 8k + 1 the stride-8 score map's pixels sit exactly on
-        # every 8th pixel, where the loss subsamples the labels (the paper's
-        # 321 and 513); on another side TensorFlow's "same" pooling centres
-        # them up to 7 pixels away, so the labels would be shifted.
-        below = data.crop_size // 8 * 8 + 1
-        nearest = [n for n in (below - 8, below, below + 8)
-                   if n > 0 and abs(n - data.crop_size) < 8]
-        _fail("data.crop_size", data.crop_size,
-              "must be 8k + 1 (e.g. 321, 513: the stride-8 score map then "
-              "lines up with the labels); nearest: "
-              + " or ".join(str(n) for n in nearest))
     for key in ("num_train_examples", "num_eval_examples"):
         value = getattr(data, key)
         if value is not None:
@@ -537,7 +526,21 @@ def validate_config(config):
     except ValueError:
         _fail("model.scales", model.scales, "must be a non-empty list of "
               "distinct numbers in (0, 2]")
+    step = alignment_step(scales)
     smallest = min_input_size(scales)
+    if (data.crop_size - 1) % step:
+        # With a side of 8k + 1 the stride-8 score map's pixels sit exactly on
+        # every 8th pixel, where the loss subsamples the labels (the paper's
+        # 321 and 513), and each scaled crop must be 8j + 1 too; on another
+        # side TensorFlow's "same" pooling centres them up to 7 pixels (of
+        # that scale) away, so the labels would be shifted.
+        below = (data.crop_size - 1) // step * step + 1
+        nearest = [n for n in (below, below + step) if n >= smallest]
+        _fail("data.crop_size", data.crop_size,
+              f"must be {step}k + 1 for model.scales={model.scales} (e.g. "
+              "321, 513: every scale's stride-8 score map then lines up "
+              "with the labels, see alignment_step); nearest: "
+              + " or ".join(str(n) for n in nearest))
     if data.crop_size < smallest:
         _fail("data.crop_size", data.crop_size,
               f"must be at least {smallest} for model.scales={model.scales} "

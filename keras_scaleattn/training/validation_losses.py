@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_scaleattn.data.constants import IGNORE_LABEL
+from keras_scaleattn.inference.full_resolution import alignment_step
 from keras_scaleattn.inference.full_resolution import evaluation_size
 from keras_scaleattn.inference.full_resolution import pad_images
 from keras_scaleattn.losses.segmentation_cross_entropy import SegmentationCrossEntropy
@@ -14,7 +15,7 @@ def evaluate_losses(model, dataset, loss_weights):
     """Mean losses of `model` over `dataset`, named as `fit` names them.
 
     Each batch is padded at the bottom and right to the evaluation size (the
-    next `8k + 1`, at least `model.min_input_size`: images with the mean
+    next `m k + 1` of `alignment_step`, at least `model.min_input_size`: images with the mean
     colour, labels with the ignore label), where the score maps' pixels sit
     on every 8th label pixel, as in training crops and evaluation.
 
@@ -34,8 +35,9 @@ def evaluate_losses(model, dataset, loss_weights):
         images = ops.cast(images, "float32")
         height, width = tf.shape(images)[1], tf.shape(images)[2]
         min_size = model.min_input_size
-        size = (evaluation_size(height, min_size),
-                evaluation_size(width, min_size))
+        step = alignment_step(model.scales)
+        size = (evaluation_size(height, min_size, step),
+                evaluation_size(width, min_size, step))
         images = pad_images(images, size)
         label_pad = [[0, 0], [0, size[0] - height], [0, size[1] - width]]
         label_pad += [[0, 0]] * (len(labels.shape) - 3)

@@ -21,21 +21,23 @@ def test_padded_size_is_next_8k_plus_1(n, expected):
 def test_matches_pad_upsample_crop_reference(rng):
     # The paper's procedure written out: pad with the mean, run the model,
     # upsample the merged logits 8x (align-corners), crop, softmax, argmax.
+    # Padded to 16k + 1 (49 x 49), so that scale 0.5's image, 25 px, is
+    # 8j + 1 too.
     model = ScaleAttentionSegmenter(num_classes=4, scales=(1.0, 0.5), **TINY)
     images = rng.uniform(0, 255, size=(2, 38, 45, 3)).astype("float32")
     out = predict_full_resolution(model, images)
     assert out["class_map"].shape == (2, 38, 45)
     assert out["attention"].shape == (2, 38, 45, 2)
 
-    padded = np.empty((2, 41, 49, 3), "float32")
+    padded = np.empty((2, 49, 49, 3), "float32")
     padded[:] = np.array([122.675, 116.669, 104.008], "float32")
     padded[:, :38, :45] = images
     raw = model.predict(padded, verbose=0)
-    logits = references.resize_align_corners(raw["logits"], 41, 49)[:, :38, :45]
+    logits = references.resize_align_corners(raw["logits"], 49, 49)[:, :38, :45]
     probs = references.softmax(logits)
     np.testing.assert_allclose(out["probabilities"], probs, atol=1e-4)
     np.testing.assert_array_equal(out["class_map"], probs.argmax(-1))
-    att = references.resize_align_corners(raw["attention"], 41, 49)[:, :38, :45]
+    att = references.resize_align_corners(raw["attention"], 49, 49)[:, :38, :45]
     np.testing.assert_allclose(out["attention"], att, atol=1e-5)
 
 
@@ -46,13 +48,13 @@ def test_scale_logits_are_each_scale_upsampled_as_the_merged_ones(rng):
     out = predict_full_resolution(model, images, scale_logits=True)
     assert out["scale_logits"].shape == (2, 38, 45, 2, 4)
 
-    padded = np.empty((2, 41, 49, 3), "float32")
+    padded = np.empty((2, 49, 49, 3), "float32")
     padded[:] = np.array([122.675, 116.669, 104.008], "float32")
     padded[:, :38, :45] = images
     raw = model.predict(padded, verbose=0)
     for i in range(2):
         expected = references.resize_align_corners(
-            raw[f"scale_logits_{i}"], 41, 49)[:, :38, :45]
+            raw[f"scale_logits_{i}"], 49, 49)[:, :38, :45]
         np.testing.assert_allclose(out["scale_logits"][..., i, :], expected,
                                    atol=1e-4)
 
@@ -86,13 +88,13 @@ def test_bad_images():
 def test_images_below_the_minimum_size_are_padded_like_any_other(
         rng, height, width):
     # min_input_size is 33 for scales (1, 0.5): the image is padded with the
-    # mean to 33 (the smallest 8k + 1 >= 33) on a short side, as the paper
+    # mean to 33 (the smallest 16k + 1 >= 33) on a short side, as the paper
     # pads every image to 513, and the outputs are cropped back.
     model = ScaleAttentionSegmenter(num_classes=4, scales=(1.0, 0.5), **TINY)
     assert model.min_input_size == 33
     images = rng.uniform(0, 255, size=(1, height, width, 3)).astype("float32")
     out = predict_full_resolution(model, images)
-    size = (max(33, padded_size(height)), max(33, padded_size(width)))
+    size = (max(33, padded_size(height, 16)), max(33, padded_size(width, 16)))
     padded = np.empty((1, *size, 3), "float32")
     padded[:] = np.array([122.675, 116.669, 104.008], "float32")
     padded[:, :height, :width] = images
@@ -101,3 +103,43 @@ def test_images_below_the_minimum_size_are_padded_like_any_other(
     probs = references.softmax(logits[:, :height, :width])
     np.testing.assert_allclose(out["probabilities"], probs, atol=1e-4)
     assert out["class_map"].shape == (1, height, width)
+
+
+@pytest.mark.parametrize("scales, step", [((1.0,), 8), ((1.0, 0.5), 16),
+                                          ((1.0, 0.75, 0.5), 32),
+                                          ((1.5, 1.0), 16)])
+def test_every_scale_of_the_padded_side_is_8j_plus_1(scales, step):
+    from keras_scaleattn.inference import alignment_step
+    from keras_scaleattn.ops.resize import scaled_size
+
+    assert alignment_step(scales) == step
+    for n in (33, 100, 321, 500):
+        side = padded_size(n, step)
+        assert side >= n and side - n < step
+        for s in scales:
+            assert (scaled_size(side, s) - 1) % 8 == 0, (side, s)
+
+
+def test_score_maps_of_the_padded_sides_sit_on_every_8th_pixel():
+    # Where the trunk's stride-8 pixels really are: pool a one-hot row
+    # through three "same" stride-2 max pools (VGG's pool1-3), as the
+    # trunk does, and find each output's centre. On a side of 16k + 1 the
+    # half-scale image (8j + 1) has them at 0, 8, 16, ..., as upsampling
+    # assumes; on 41 (8k + 1, whose half is 21) they are off by 2 pixels of
+    # that scale.
+    def centres(n):
+        out = []
+        for i in range(n):
+            x = np.full((1, n, 1, 1), -1.0, "float32")
+            x[0, i] = 1.0
+            for _ in range(3):
+                x = keras.ops.convert_to_numpy(keras.ops.max_pool(
+                    x, pool_size=(3, 1), strides=(2, 1), padding="same"))
+            out.append(x[0, :, 0, 0])
+        hits = np.array(out)  # [input pixel, output pixel]
+        return [int(np.flatnonzero(hits[:, j] > 0).mean())
+                for j in range(hits.shape[1])]
+
+    # (Interior outputs: at the borders the window is cut by the padding.)
+    assert centres(25)[1:-1] == [8, 16]   # 49 px at scale 0.5: as assumed
+    assert centres(21)[1:-1] == [12]      # 41 px: upsampling assumes 10

@@ -239,10 +239,16 @@ def test_the_documented_override_examples_load():
 
 @pytest.mark.parametrize("override, words", [
     ({"data": {"crop_size": 320}},
-     ["data.crop_size", "8k + 1", "nearest: 313 or 321", "Received: "
-      "data.crop_size=320"]),
+     ["data.crop_size", "must be 16k + 1 for model.scales=[1.0, 0.5]",
+      "nearest: 305 or 321", "Received: data.crop_size=320"]),
+    ({"data": {"crop_size": 41}},  # 8k + 1, but scale 0.5's 21 px is not
+     ["data.crop_size", "16k + 1", "nearest: 33 or 49"]),
+    ({"data": {"crop_size": 305}, "model": {"scales": [1.0, 0.75, 0.5]}},
+     ["data.crop_size", "32k + 1", "nearest: 289 or 321"]),
+    ({"data": {"crop_size": 17}, "model": {"scales": [1.0, 0.5]}},
+     ["data.crop_size", "at least 33", "data.crop_size=17"]),
     ({"data": {"crop_size": 25}, "model": {"scales": [1.0, 0.5]}},
-     ["data.crop_size", "at least 33", "data.crop_size=25"]),
+     ["data.crop_size", "16k + 1", "nearest: 33. Received"]),
     ({"model": {"scales": [1.0, 1.0]}}, ["model.scales", "distinct"]),
     ({"model": {"scales": [1.0, 3.0]}}, ["model.scales", "(0, 2]"]),
     ({"optimization": {"base_lr": float("nan")}},
@@ -264,7 +270,7 @@ def test_values_the_run_would_fail_on_later_are_refused_at_load(
 
 
 def test_crop_sizes_of_the_form_8k_plus_1_are_accepted(tmp_path):
-    for crop in (33, 41, 321, 513):
+    for crop in (33, 49, 321, 513):
         values = tiny_values(tmp_path, data={"crop_size": crop})
         assert config_from_dict(values).data.crop_size == crop
 
@@ -302,11 +308,11 @@ def test_background_class(tmp_path):
 
 
 def test_stored_configs_of_earlier_rules_still_load_unvalidated(tmp_path):
-    # A run's config.yaml written before crop sides had to be 8k + 1.
+    # A run's config.yaml written before crop sides had to be 16k + 1.
     values = tiny_values(tmp_path, data={"crop_size": 40})
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(values))
-    with pytest.raises(ValueError, match="8k"):
+    with pytest.raises(ValueError, match=r"16k \+ 1"):
         load_config(path)
     assert load_config(path, validate=False).data.crop_size == 40
 

@@ -57,8 +57,8 @@ def _snapshot(model_dir):
 @pytest.mark.parametrize("changes, expected", [
     ({"data": {"batch_size": 2}, "optimization": {"base_lr": 0.01}},
      ["data.batch_size: 4 -> 2", "optimization.base_lr: 0.001 -> 0.01"]),
-    ({"model": {"scales": [1.0, 0.75]}},
-     ["model.scales: [1.0, 0.5] -> [1.0, 0.75]"]),
+    ({"model": {"scales": [0.5, 1.0]}},
+     ["model.scales: [1.0, 0.5] -> [0.5, 1.0]"]),
     # Other shapes: Keras alone would only say that objects were not loaded.
     ({"model": {"trunk_width": 0.125}}, ["model.trunk_width: 0.0625 -> 0.125"]),
     ({"runtime": {"seed": 3}}, ["runtime.seed: 0 -> 3"]),
@@ -85,13 +85,13 @@ def test_train_script_refuses_in_one_line(killed_run, tmp_path):
     shutil.copy(model_dir / "config.yaml", experiment)
     result = run_python(
         ["training/train.py", "--config", str(experiment),
-         f"runtime.model_dir={model_dir}", "model.scales=[1.0,0.75]"],
+         f"runtime.model_dir={model_dir}", "model.scales=[0.5,1.0]"],
         timeout=300)
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines()
               if line.startswith("error: ")]
     assert len(errors) == 1 and "Traceback" not in result.stderr
-    assert "model.scales: [1.0, 0.5] -> [1.0, 0.75]" in errors[0]
+    assert "model.scales: [1.0, 0.5] -> [0.5, 1.0]" in errors[0]
     assert _snapshot(model_dir) == before
 
 

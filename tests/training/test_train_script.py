@@ -11,7 +11,7 @@ from training_helpers import run_python
 
 CONFIG = os.path.join("training", "configs", "synthetic_tiny.yaml")
 TINY_OVERRIDES = [
-    "data.num_train_examples=8", "data.num_eval_examples=1", "data.crop_size=41",
+    "data.num_train_examples=8", "data.num_eval_examples=1", "data.crop_size=49",
     "data.batch_size=2", "model.trunk_width=0.0625", "model.attention_filters=8",
     "optimization.steps=2", "optimization.steps_per_epoch=1",
     "runtime.validation_steps=1", "runtime.keep_checkpoints=1", "runtime.verbose=2",

@@ -1,4 +1,5 @@
-"""Validation losses: the model at the evaluation geometry (8k + 1 sides)."""
+"""Validation losses: the model at the evaluation geometry (16k + 1 sides
+for scales {1, 0.5}, see `alignment_step`)."""
 
 import numpy as np
 import pytest
@@ -27,7 +28,7 @@ def _cross_entropy(labels, logits):
 
 @pytest.mark.parametrize("height, width, size", [
     (20, 24, (33, 33)),   # below min_input_size (33): padded up to it
-    (38, 45, (41, 49)),   # padded to the next 8k + 1
+    (38, 45, (49, 49)),   # padded to the next 16k + 1 (scale 0.5: 8j + 1)
 ])
 def test_losses_match_the_padded_reference(rng, height, width, size):
     model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5),

@@ -12,13 +12,13 @@ from keras_scaleattn.training import config_from_dict
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-# A model and data small enough for 2 shared CPU cores: 1/16 trunk, 41 px
+# A model and data small enough for 2 shared CPU cores: 1/16 trunk, 49 px
 # crops of 97 px synthetic images, batches of 4, no dropout (determinism
 # across strategies: replicas would draw different dropout masks).
 TINY = {
     "data": {"dataset": "synthetic", "num_classes": 5, "image_size": 97,
              "num_train_examples": 8, "num_eval_examples": 2,
-             "crop_size": 41, "batch_size": 4, "shuffle_buffer": 8},
+             "crop_size": 49, "batch_size": 4, "shuffle_buffer": 8},
     "model": {"scales": [1.0, 0.5], "trunk_width": 0.0625,
               "attention_filters": 8, "dropout": 0.0},
     "optimization": {"steps": 4, "steps_per_epoch": 1, "base_lr": 1e-3,
