@@ -16,6 +16,22 @@ from keras_scaleattn.losses.segmentation_cross_entropy import (
 )
 
 
+def _check_label_size(images, labels):
+    """Raises ValueError when label maps and images differ in height/width
+    (known statically; the loss would subsample them silently)."""
+    if images is None or labels is None or isinstance(labels, dict):
+        return
+    image_hw = tuple(images.shape)[1:3]
+    label_hw = tuple(labels.shape)[1:3]
+    if None in image_hw + label_hw or len(label_hw) < 2:
+        return
+    if tuple(image_hw) != tuple(label_hw):
+        raise ValueError(
+            "Label maps must have their images' height and width (one class "
+            "id per pixel). Received: images.shape="
+            f"{tuple(images.shape)}, labels.shape={tuple(labels.shape)}")
+
+
 def scale_output_name(index):
     """Name of the output holding scale `index`'s own logits."""
     return f"scale_logits_{index}"
@@ -91,6 +107,15 @@ class ScaleAttentionSegmenter(keras.Model):
                 "`extra_supervision` must be a bool. "
                 f"Received: extra_supervision={extra_supervision!r}"
             )
+        unknown = sorted(set(kwargs) - {"name", "dtype", "trainable"})
+        if unknown:
+            # keras.Model would ignore a misspelt argument (`mege="max"`)
+            # and build the default model.
+            raise TypeError(
+                f"ScaleAttentionSegmenter got unexpected keyword arguments "
+                f"{unknown}. It takes num_classes, scales, merge, "
+                "extra_supervision, trunk_width, attention_filters, dropout, "
+                "name, dtype and trainable.")
         if attention_filters is None:
             attention_filters = max(1, int(round(512 * trunk_width)))
         dtype = kwargs.pop("dtype", None)
@@ -216,8 +241,40 @@ class ScaleAttentionSegmenter(keras.Model):
         if self.built and getattr(self, "optimizer", None) is not None:
             self.optimizer.build(self.trainable_variables)
 
+    def fit(self, *args, sample_weight=None, class_weight=None, **kwargs):
+        """`keras.Model.fit`, without `sample_weight` / `class_weight`.
+
+        Labels are full-resolution maps subsampled to every output; Keras'
+        weights would have to follow the same subsampling. They are refused
+        before training starts (under JAX a failing step leaves the model's
+        variables unusable). Mark pixels to leave out with the ignore label
+        255; weight the outputs with `compile(loss_weights=...)`.
+        """
+        if sample_weight is not None or class_weight is not None:
+            raise ValueError(
+                "ScaleAttentionSegmenter.fit does not take `sample_weight` or "
+                "`class_weight` (the labels are subsampled to each output). "
+                "Label pixels to leave out 255 (ignore), and weight outputs "
+                "with compile(loss_weights=...). Received: sample_weight="
+                f"{type(sample_weight).__name__}, class_weight="
+                f"{type(class_weight).__name__}")
+        # Arrays are checked here, before the training loop (datasets in
+        # `compute_loss`): under JAX a failing step purges the variables.
+        x = args[0] if args else kwargs.get("x")
+        y = args[1] if len(args) > 1 else kwargs.get("y")
+        if hasattr(x, "shape") and hasattr(y, "shape"):
+            _check_label_size(x, y)
+        return super().fit(*args, **kwargs)
+
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
                      training=True):
+        if sample_weight is not None:
+            # E.g. a dataset of (images, labels, weights) triples.
+            raise ValueError(
+                "ScaleAttentionSegmenter does not take sample weights (the "
+                "labels are subsampled to each output): give the dataset "
+                "(images, labels) pairs and label pixels to leave out 255.")
+        _check_label_size(x, y)
         # One label map supervises every output: `fit(images, labels)` works
         # with the dict of losses that extra supervision needs.
         if y is not None and not isinstance(y, dict):

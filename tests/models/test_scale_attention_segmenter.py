@@ -213,3 +213,49 @@ def test_bad_images(rng, shape, match):
     # The model is still usable after the error (on every backend).
     out = model.predict(_images(rng, 1, 33, 33), verbose=0)
     assert out["logits"].shape == (1, 5, 5, 3)
+
+
+def test_misspelt_keyword_is_refused():
+    with pytest.raises(TypeError, match=r"\['dropuot', 'mege'\]"):
+        ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5), mege="max",
+                                dropuot=0.0, **TINY)
+
+
+def test_sample_and_class_weights_are_refused_before_training(rng):
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5), **TINY)
+    model.compile()
+    images = rng.uniform(0, 255, size=(2, 33, 33, 3)).astype("float32")
+    labels = rng.integers(0, 3, size=(2, 33, 33))
+    before = [w.copy() for w in model.get_weights()]
+    for kwargs in (dict(sample_weight=np.ones(2)),
+                   dict(class_weight={0: 1.0, 1: 2.0, 2: 1.0})):
+        with pytest.raises(ValueError, match="does not take `sample_weight` "
+                           "or `class_weight`"):
+            model.fit(images, labels, epochs=1, verbose=0, **kwargs)
+    # A dataset of (images, labels, weights) triples.
+    triples = [(images, labels, np.ones((2, 33, 33), "float32"))]
+    import tensorflow as tf
+    dataset = tf.data.Dataset.from_generator(
+        lambda: iter(triples),
+        output_signature=(tf.TensorSpec((2, 33, 33, 3), tf.float32),
+                          tf.TensorSpec((2, 33, 33), tf.int64),
+                          tf.TensorSpec((2, 33, 33), tf.float32)))
+    if keras.backend.backend() == "tensorflow":
+        with pytest.raises(ValueError, match="does not take sample weights"):
+            model.fit(dataset, epochs=1, verbose=0)
+    # Nothing trained, the model still works.
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)
+
+
+def test_label_maps_of_another_size_are_refused(rng):
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5), **TINY)
+    model.compile()
+    images = rng.uniform(0, 255, size=(2, 33, 41, 3)).astype("float32")
+    labels = rng.integers(0, 3, size=(2, 41, 33))  # transposed
+    with pytest.raises(ValueError, match=r"Label maps must have their images' "
+                       r"height and width.*labels.shape=\(2, 41, 33\)"):
+        model.fit(images, labels, epochs=1, verbose=0)
+    # Checked before training: the model still predicts (under JAX a
+    # failing step would have purged its variables).
+    assert model.predict(images, verbose=0)["logits"].shape == (2, 5, 6, 3)
