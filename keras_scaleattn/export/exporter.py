@@ -17,7 +17,6 @@ Artifact names in the output directory:
 import collections.abc
 import os
 import time
-import zipfile
 
 import numpy as np
 
@@ -31,8 +30,8 @@ from keras_scaleattn.export.parity import PARITY_TOLERANCES
 from keras_scaleattn.export.parity import measure_parity
 from keras_scaleattn.export.parity import within_tolerance
 from keras_scaleattn.export.saved_model import export_saved_model
+from keras_scaleattn.export.segmentation_runtime import load_keras_model
 from keras_scaleattn.export.serving import check_class_names
-from keras_scaleattn.export.serving import check_segmenter
 from keras_scaleattn.export.serving import model_num_classes
 from keras_scaleattn.export.serving import float32_model
 from keras_scaleattn.export.serving import normalize_image_size
@@ -416,53 +415,6 @@ def graph_facts(artifacts):
             facts[artifact["name"]] = {
                 "operators": dict(tflite_operator_counts(artifact["path"]))}
     return facts
-
-
-def load_keras_model(model_path, argument="model_path"):
-    """Loads the `.keras` model to export, with errors that name the file.
-
-    Keras reports a truncated or corrupt `.keras` file as "File not found"
-    although the file exists; this says what is wrong instead.
-
-    Args:
-        model_path: str or os.PathLike. A `.keras` file (another file Keras
-            loads, such as `.h5`, is passed to Keras as it is).
-        argument: str. The name errors give the path (`deploy/export.py`
-            passes `"--model"`). Defaults to `"model_path"`.
-
-    Returns:
-        The `keras.Model` (a segmenter, see `serving.check_segmenter`).
-
-    Raises:
-        FileNotFoundError: if `model_path` does not exist.
-        ValueError: if it is not a zip archive (`.keras`), Keras cannot load
-            it, or it is not a segmenter.
-    """
-    import keras
-
-    import keras_scaleattn  # noqa: F401  (registers the layers)
-
-    path = os.fspath(model_path)
-    received = f"Received: {argument}={path!r}"
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"`{argument}` does not exist. {received}")
-    if os.path.isdir(path) or (path.lower().endswith(".keras")
-                               and not zipfile.is_zipfile(path)):
-        raise ValueError(
-            f"`{argument}` could not be loaded as a Keras model: it is not a "
-            ".keras archive (a zip file with the model's config and weights; "
-            f"truncated or corrupt?). {received}")
-    try:
-        model = keras.models.load_model(path)
-    except Exception as error:  # Keras raises many kinds
-        raise ValueError(
-            f"`{argument}` could not be loaded as a Keras model (truncated "
-            f"or corrupt file?): {type(error).__name__}: "
-            f"{str(error)[:300]}. {received}") from error
-    try:
-        return check_segmenter(model)
-    except ValueError as error:
-        raise ValueError(f"{error}. {received}") from None
 
 
 def _image_sets(parity_names, calibration_names, num_calibration, log):

@@ -135,8 +135,8 @@ def test_truncated_model_says_it_could_not_be_loaded(tiny_model_path,
         "--model", str(model), "--json", str(tmp_path / "b.json")]) == 2
     err = capsys.readouterr().err
     assert err.startswith(
-        "error: `path` could not be loaded as a .keras archive (zip) "
-        "(truncated, corrupt or another kind of file)")
+        "error: `path` could not be loaded as a Keras model (truncated, "
+        "corrupt or another kind of file)")
     assert "File not found" not in err and str(model) in err
 
 
