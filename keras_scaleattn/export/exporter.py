@@ -48,11 +48,13 @@ FORMAT_PRECISION = {"saved_model": "float32", "tflite": "float32",
 _SUFFIX = {"float32": "", "float16": "_fp16", "int8": "_int8"}
 
 
-def parse_formats(formats):
+def parse_formats(formats, argument="formats"):
     """Validates a list (or comma-separated string) of format names.
 
     Args:
         formats: str like `"onnx,tflite"` or a sequence of names.
+        argument: str. The name errors give `formats` (`deploy/export.py`
+            passes `"--formats"`). Defaults to `"formats"`.
 
     Returns:
         tuple of names, in `FORMATS` order, without duplicates.
@@ -60,14 +62,15 @@ def parse_formats(formats):
     Raises:
         ValueError: for an unknown name or an empty list.
     """
+    received = formats
     if isinstance(formats, str):
         formats = [f.strip() for f in formats.split(",") if f.strip()]
     formats = list(formats)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise ValueError(
-            f"`formats` must be a non-empty list of {FORMATS}. "
-            f"Received: formats={formats!r}")
+            f"`{argument}` must be a non-empty list of {FORMATS}. "
+            f"Received: {argument}={received!r}")
     return tuple(f for f in FORMATS if f in formats)
 
 
@@ -202,7 +205,7 @@ def check_export_arguments(model, out_dir, formats=FORMATS, fixed_size=None,
         raise ValueError(f"`{arg(name)}` must be {requirement}. "
                          f"Received: {arg(name)}={value!r}")
 
-    formats = parse_formats(formats)
+    formats = parse_formats(formats, arg("formats"))
     check_class_names(class_names, model_num_classes(model),
                       arg("class_names"))
     min_size = getattr(model, "min_input_size", None) or 1
@@ -483,7 +486,7 @@ def export_and_check(model_path, out_dir, formats=FORMATS, fixed_size=None,
     """
     check_tensorflow_backend()
     names = argument_names or {}
-    formats = parse_formats(formats)
+    formats = parse_formats(formats, names.get("formats", "formats"))
     model = load_keras_model(model_path, names.get("model_path", "model_path"))
     check_export_arguments(model, out_dir, formats, fixed_size, parity_images,
                            representative_images, report_path, names,
