@@ -12,8 +12,9 @@ as an error; the others are still timed. Without `--export-dir`, every
 format is exported into a temporary directory first (fixed-size TFLite at
 `--size`, int8 calibrated on the synthetic set); `--export --export-dir DIR`
 exports into DIR and keeps it, but only into a new or empty DIR: it never
-overwrites an export (e.g. int8 models calibrated on your `--images`).
-Writes the table's numbers to `--json`.
+overwrites an export (e.g. int8 models that deploy/export.py calibrated on
+your `--images`). Writes the table's numbers to `--json`. Every flag is
+checked, and named in the error, before the model loads.
 """
 
 import argparse
@@ -44,19 +45,27 @@ def parse_args(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="the .keras model")
     parser.add_argument("--export-dir", default=None,
-                        help="artifacts from deploy/export.py (must exist, "
-                             "unless --export)")
+                        help="artifacts from deploy/export.py (must exist "
+                             "and hold one, unless --export; default: "
+                             "export every format into a temporary folder)")
     parser.add_argument("--export", action="store_true",
                         help="export every format into --export-dir first "
                              "(a new or empty directory)")
-    parser.add_argument("--size", type=int, default=513)
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--size", type=int, default=513,
+                        help="height and width of the random images, at "
+                             "least the model's min_input_size (default: "
+                             "513)")
+    parser.add_argument("--batch", type=int, default=1,
+                        help="images per call (default: 1)")
+    parser.add_argument("--repeats", type=int, default=10,
+                        help="timed calls per runtime (default: 10)")
+    parser.add_argument("--warmup", type=int, default=1,
+                        help="untimed calls first (default: 1)")
     parser.add_argument("--num-threads", type=int, default=None,
-                        help="LiteRT threads")
+                        help="LiteRT threads (default: LiteRT's)")
     parser.add_argument("--json", default="benchmark.json",
-                        help="where to write the results")
+                        help="where to write the results, in an existing "
+                             "folder (default: benchmark.json)")
     return parser.parse_args(argv)
 
 

@@ -8,8 +8,10 @@ TensorRT 10 builds float16 from `model.onnx` with the FP16 builder flag;
 TensorRT 11 (always strongly typed) builds it from `model_fp16.onnx`, made
 next to `model.onnx` if missing. int8 builds from `model_int8.onnx` (Q/DQ),
 calibrated on `--images DIR` (or the synthetic set) if it must be made.
-`--print-trtexec` prints the equivalent trtexec command lines (for TensorRT
-10 and 11, or for `--trt-version`) and exits; it needs no TensorRT.
+`--print-trtexec` prints the equivalent trtexec command lines (for
+`--trt-version`, else the installed TensorRT, else both 10 and 11) and
+exits; it needs no TensorRT. Every flag is checked, and named in the error,
+before anything is read, converted or built.
 """
 
 import argparse
@@ -39,27 +41,40 @@ def parse_args(argv=None):
     parser.add_argument("--onnx", required=True,
                         help="the float32 ONNX export (model.onnx)")
     parser.add_argument("--out", default=None,
-                        help="engine path (default: next to the ONNX, "
-                             "model_<precision>.plan)")
-    parser.add_argument("--precision", choices=PRECISIONS, default="float16")
+                        help="engine path, in an existing folder (default: "
+                             "next to --onnx: model.plan, model_fp16.plan "
+                             "or model_int8.plan)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="float16",
+                        help="default: float16")
     parser.add_argument("--min-size", type=int, default=None,
-                        help="smallest side (default: the model's "
-                             "min_input_size from the ONNX metadata)")
-    parser.add_argument("--opt-size", type=int, default=513)
-    parser.add_argument("--max-size", type=int, default=1025)
-    parser.add_argument("--min-batch", type=int, default=1)
-    parser.add_argument("--opt-batch", type=int, default=1)
-    parser.add_argument("--max-batch", type=int, default=1)
+                        help="smallest height and width, at least the "
+                             "model's min_input_size (default: that size "
+                             "from the ONNX metadata, else 33)")
+    parser.add_argument("--opt-size", type=int, default=513,
+                        help="height and width to tune for (default: 513)")
+    parser.add_argument("--max-size", type=int, default=1025,
+                        help="largest height and width (default: 1025)")
+    parser.add_argument("--min-batch", type=int, default=1,
+                        help="smallest batch (default: 1)")
+    parser.add_argument("--opt-batch", type=int, default=1,
+                        help="batch to tune for (default: 1)")
+    parser.add_argument("--max-batch", type=int, default=1,
+                        help="largest batch (default: 1)")
     parser.add_argument("--workspace-mib", type=int,
-                        default=DEFAULT_WORKSPACE_MIB)
+                        default=DEFAULT_WORKSPACE_MIB,
+                        help="builder workspace limit in MiB (default: "
+                             f"{DEFAULT_WORKSPACE_MIB})")
     parser.add_argument("--strongly-typed", action="store_true",
                         help="TensorRT 10: build the strongly typed way "
                              "(as TensorRT 11 always does)")
     parser.add_argument("--trt-version", type=int, default=None,
-                        help="TensorRT major version for --print-trtexec "
-                             "(default: installed one, else both 10 and 11)")
+                        help="TensorRT major version (10 or later) for "
+                             "--print-trtexec (default: installed one, else "
+                             "both 10 and 11)")
     parser.add_argument("--images", default=None,
-                        help="image folder for int8 calibration")
+                        help="image folder for int8 calibration, when "
+                             "model_int8.onnx must be made (default: the "
+                             "synthetic set)")
     parser.add_argument("--print-trtexec", action="store_true",
                         help="print the trtexec command(s) and exit")
     return parser.parse_args(argv)

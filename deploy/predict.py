@@ -63,11 +63,13 @@ def parse_args(argv=None):
                         help=".keras, SavedModel dir, .tflite, .onnx, "
                              ".engine or .plan")
     parser.add_argument("--images", required=True, help="folder of images")
-    parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--out-dir", required=True,
+                        help="folder for the masks and overlays (created if "
+                             "missing; may be --images)")
     parser.add_argument("--alpha", type=float, default=0.5,
-                        help="overlay opacity")
+                        help="overlay opacity in [0, 1] (default: 0.5)")
     parser.add_argument("--num-threads", type=int, default=None,
-                        help="LiteRT threads")
+                        help="LiteRT threads (default: LiteRT's)")
     parser.add_argument("--max-size", type=int, default=None,
                         help="with --fit letterbox, also shrink images "
                              "larger than this (pixels, each side)")
