@@ -139,11 +139,16 @@ def check_num_threads(num_threads, argument="num_threads"):
     return num_threads
 
 
+def _describe(error):
+    """`"Type: message"` on one line (a script prints it as one error line),
+    at most 300 characters of the message."""
+    return f"{type(error).__name__}: {' '.join(str(error).split())[:300]}"
+
+
 def _corrupt(path, kind, error, argument="path"):
     return ValueError(
         f"`{argument}` could not be loaded as {_DESCRIPTIONS[kind]} "
-        f"(truncated, corrupt or another kind of file): "
-        f"{type(error).__name__}: {str(error)[:300]}. "
+        f"(truncated, corrupt or another kind of file): {_describe(error)}. "
         f"Received: {argument}={path!r}")
 
 
@@ -207,9 +212,7 @@ def load_keras_model(path, argument="model_path"):
     try:
         model = keras.models.load_model(path)
     except Exception as error:  # Keras raises many kinds
-        raise _keras_load_error(
-            path, argument, f"{type(error).__name__}: {str(error)[:300]}"
-        ) from error
+        raise _keras_load_error(path, argument, _describe(error)) from error
     try:
         return check_segmenter(model)
     except ValueError:

@@ -128,6 +128,24 @@ def test_one_keras_loader_one_message(kind, message, tiny_model_path,
     assert "File not found" not in str(loader.value)
 
 
+def test_a_multi_line_keras_error_is_one_line(tiny_model_path, monkeypatch):
+    import keras
+
+    from keras_scaleattn.export.segmentation_runtime import load_keras_model
+
+    def fail(path):
+        raise ValueError("Exception encountered when calling layer\n\n"
+                         "  details\n")
+
+    monkeypatch.setattr(keras.models, "load_model", fail)
+    with pytest.raises(ValueError) as info:
+        load_keras_model(tiny_model_path, "--model")
+    assert str(info.value) == (
+        "`--model` could not be loaded as a Keras model (truncated, corrupt "
+        "or another kind of file): ValueError: Exception encountered when "
+        f"calling layer details. Received: --model={tiny_model_path!r}")
+
+
 def test_runtime_errors_use_the_names_they_are_given(tmp_path):
     names = {"path": "--model", "num_threads": "--num-threads",
              "max_size": "--max-size", "fit": "--fit"}
