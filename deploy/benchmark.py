@@ -12,8 +12,9 @@ as an error; the others are still timed. Without `--export-dir`, every
 format is exported into a temporary directory first (fixed-size TFLite at
 `--size`, int8 calibrated on the synthetic set); `--export --export-dir DIR`
 exports into DIR and keeps it, but only into a new or empty DIR: it never
-overwrites an export (e.g. int8 models calibrated on your `--images`).
-Writes the table's numbers to `--json`.
+overwrites an export (e.g. int8 models that deploy/export.py calibrated on
+your `--images`). Writes the table's numbers to `--json`. Every flag is
+checked, and named in the error, before the model loads.
 """
 
 import argparse
@@ -21,13 +22,21 @@ import os
 import sys
 import tempfile
 
+from keras_scaleattn.cli import check_output_file
 from keras_scaleattn.cli import run_script
 from keras_scaleattn.evaluation.report import write_json_atomic
 from keras_scaleattn.export.benchmark import benchmark_table
 from keras_scaleattn.export.benchmark import check_benchmark_settings
+from keras_scaleattn.export.benchmark import find_artifacts
 from keras_scaleattn.export.benchmark import load_keras_runtime
 from keras_scaleattn.export.benchmark import run_benchmark
 from keras_scaleattn.export.exporter import check_tensorflow_backend
+
+
+# The flags errors name instead of the library's arguments.
+FLAGS = {"model_path": "--model", "export_dir": "--export-dir",
+         "size": "--size", "batch": "--batch", "repeats": "--repeats",
+         "warmup": "--warmup", "num_threads": "--num-threads"}
 
 
 def parse_args(argv=None):
@@ -36,19 +45,27 @@ def parse_args(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="the .keras model")
     parser.add_argument("--export-dir", default=None,
-                        help="artifacts from deploy/export.py (must exist, "
-                             "unless --export)")
+                        help="artifacts from deploy/export.py (must exist "
+                             "and hold one, unless --export; default: "
+                             "export every format into a temporary folder)")
     parser.add_argument("--export", action="store_true",
                         help="export every format into --export-dir first "
                              "(a new or empty directory)")
-    parser.add_argument("--size", type=int, default=513)
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--size", type=int, default=513,
+                        help="height and width of the random images, at "
+                             "least the model's min_input_size (default: "
+                             "513)")
+    parser.add_argument("--batch", type=int, default=1,
+                        help="images per call (default: 1)")
+    parser.add_argument("--repeats", type=int, default=10,
+                        help="timed calls per runtime (default: 10)")
+    parser.add_argument("--warmup", type=int, default=1,
+                        help="untimed calls first (default: 1)")
     parser.add_argument("--num-threads", type=int, default=None,
-                        help="LiteRT threads")
+                        help="LiteRT threads (default: LiteRT's)")
     parser.add_argument("--json", default="benchmark.json",
-                        help="where to write the results")
+                        help="where to write the results, in an existing "
+                             "folder (default: benchmark.json)")
     return parser.parse_args(argv)
 
 
@@ -62,9 +79,10 @@ def check_export_dir(export_dir, export):
     Raises:
         FileNotFoundError: without `--export`, if `export_dir` is not an
             existing directory (a misspelled path).
-        ValueError: with `--export`, if `export_dir` is a file or a
-            directory that is not empty (exporting would overwrite an
-            earlier export and leave its parity_report.json stale).
+        ValueError: without `--export`, if `export_dir` holds no artifact;
+            with `--export`, if `export_dir` is a file or a directory that
+            is not empty (exporting would overwrite an earlier export and
+            leave its parity_report.json stale).
     """
     if export_dir is None:
         return
@@ -74,6 +92,7 @@ def check_export_dir(export_dir, export):
                 "`--export-dir` is not an existing directory (pass --export "
                 "to export every format into it first). Received: "
                 f"--export-dir={export_dir!r}")
+        find_artifacts(export_dir, FLAGS["export_dir"])
         return
     if os.path.exists(export_dir) and (
             not os.path.isdir(export_dir) or os.listdir(export_dir)):
@@ -97,17 +116,21 @@ def _export(model, out_dir, size):
 
 def main(argv=None):
     args = parse_args(argv)
+    # Every flag is checked before the model loads, and named in errors.
     check_benchmark_settings(args.size, args.batch, args.repeats,
-                             args.warmup, args.num_threads)
+                             args.warmup, args.num_threads,
+                             argument_names=FLAGS)
+    check_output_file(args.json, "--json")
     check_export_dir(args.export_dir, args.export)
     if args.export_dir is None or args.export:
         # Checked before the model loads: exporting traces TensorFlow graphs.
         # Timing an existing --export-dir works under any backend.
         check_tensorflow_backend()
-    keras_runtime = load_keras_runtime(args.model)
+    keras_runtime = load_keras_runtime(args.model, FLAGS["model_path"])
     check_benchmark_settings(args.size, args.batch, args.repeats,
                              args.warmup, args.num_threads,
-                             keras_runtime.min_input_size)
+                             keras_runtime.min_input_size,
+                             argument_names=FLAGS)
     with tempfile.TemporaryDirectory() as scratch:
         export_dir = args.export_dir
         if export_dir is None or args.export:

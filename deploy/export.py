@@ -108,7 +108,8 @@ def parity_and_calibration(args, int8):
         raise ValueError("`--images` must be a folder of images. "
                          f"Received: --images={args.images!r}")
     parity, calibration = split_image_files(
-        list_image_files(args.images), args.parity_images, num_calibration)
+        list_image_files(args.images, argument="--images"),
+        args.parity_images, num_calibration)
     return read_named(parity), read_named(calibration) if int8 else None
 
 
@@ -117,21 +118,25 @@ def parse_args(argv=None):
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="trained .keras file")
-    parser.add_argument("--out-dir", required=True, help="output directory")
+    parser.add_argument("--out-dir", required=True,
+                        help="output directory (created if missing)")
     parser.add_argument("--formats", default=",".join(FORMATS),
-                        help=f"comma-separated subset of {','.join(FORMATS)}")
+                        help=f"comma-separated subset of {','.join(FORMATS)} "
+                             "(default: all)")
     parser.add_argument("--fixed-size", type=fixed_size, default=None,
                         help="also write TFLite models for this size: a side "
                              "(513) or HEIGHTxWIDTH (385x513)")
     parser.add_argument("--parity-images", type=count(0), default=8,
-                        help="images for the parity check (0: skip)")
+                        help="images for the parity check (0: skip; "
+                             "default: 8)")
     parser.add_argument("--images", default=None,
                         help="folder of images for parity and calibration "
                              "(default: the synthetic dataset)")
-    parser.add_argument("--synthetic-size", type=int, default=129,
-                        help="side of synthetic images (>= 97)")
+    parser.add_argument("--synthetic-size", type=count(97), default=129,
+                        help="side of synthetic images (>= 97; default: "
+                             "129)")
     parser.add_argument("--calibration-images", type=count(1), default=100,
-                        help="images for int8 calibration")
+                        help="images for int8 calibration (default: 100)")
     parser.add_argument("--report", default=None,
                         help="JSON report path (default: "
                              "<out-dir>/parity_report.json)")
@@ -153,6 +158,9 @@ def class_names(args):
                 "--class-names")
     if args.config is None:
         return None, None
+    if not os.path.isfile(args.config):
+        raise FileNotFoundError("`--config` does not exist. "
+                                f"Received: --config={args.config!r}")
     from keras_scaleattn.training import load_config
     from keras_scaleattn.training.trainer import class_names_for
 
@@ -165,7 +173,7 @@ def class_names(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    formats = parse_formats(args.formats)
+    formats = parse_formats(args.formats, FLAGS["formats"])
     names, names_flag = class_names(args)
     parity, calibration = parity_and_calibration(
         args, any(f.endswith("int8") for f in formats))

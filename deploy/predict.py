@@ -23,11 +23,36 @@ is then 1, after the summary.
 """
 
 import argparse
+import os
 import sys
 
 from keras_scaleattn.cli import run_script
+from keras_scaleattn.data.validation import check_int
 from keras_scaleattn.export.folder_prediction import predict_folder
 from keras_scaleattn.export.segmentation_runtime import SegmentationRuntime
+
+
+# The flags errors name instead of the library's arguments.
+FLAGS = {"path": "--model", "num_threads": "--num-threads",
+         "max_size": "--max-size", "fit": "--fit", "folder": "--images"}
+
+
+def check_flags(args):
+    """Raises a `ValueError` naming the flag, before the model loads.
+
+    `--alpha` would otherwise fail at the first image (as `alpha`), an
+    `--out-dir` that is a file with the operating system's message, and
+    `--max-size` as `max_size`, "an int or a pair (height, width)".
+    """
+    if not 0.0 <= args.alpha <= 1.0:
+        raise ValueError("`--alpha` must be in [0, 1]. "
+                         f"Received: --alpha={args.alpha!r}")
+    if args.max_size is not None:
+        check_int(args.max_size, "--max-size", minimum=1)
+    if os.path.exists(args.out_dir) and not os.path.isdir(args.out_dir):
+        raise ValueError(
+            "`--out-dir` must be a directory (created if missing), not a "
+            f"file. Received: --out-dir={args.out_dir!r}")
 
 
 def parse_args(argv=None):
@@ -38,11 +63,13 @@ def parse_args(argv=None):
                         help=".keras, SavedModel dir, .tflite, .onnx, "
                              ".engine or .plan")
     parser.add_argument("--images", required=True, help="folder of images")
-    parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--out-dir", required=True,
+                        help="folder for the masks and overlays (created if "
+                             "missing; may be --images)")
     parser.add_argument("--alpha", type=float, default=0.5,
-                        help="overlay opacity")
+                        help="overlay opacity in [0, 1] (default: 0.5)")
     parser.add_argument("--num-threads", type=int, default=None,
-                        help="LiteRT threads")
+                        help="LiteRT threads (default: LiteRT's)")
     parser.add_argument("--max-size", type=int, default=None,
                         help="with --fit letterbox, also shrink images "
                              "larger than this (pixels, each side)")
@@ -56,10 +83,13 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    check_flags(args)
     runtime = SegmentationRuntime(args.model, num_threads=args.num_threads,
-                                  fit=args.fit, max_size=args.max_size)
+                                  fit=args.fit, max_size=args.max_size,
+                                  argument_names=FLAGS)
     result = predict_folder(runtime, args.images, args.out_dir,
-                            alpha=args.alpha, log=print, skip_unreadable=True)
+                            alpha=args.alpha, log=print, skip_unreadable=True,
+                            argument_names=FLAGS)
     summary = (f"{len(result.written)} images segmented with {runtime.kind} "
                f"({args.model}) into {args.out_dir}")
     if result.skipped:

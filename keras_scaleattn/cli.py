@@ -1,5 +1,6 @@
 """What the command-line scripts in training/ and deploy/ share."""
 
+import os
 import re
 import sys
 
@@ -15,6 +16,35 @@ class RunFailedError(RuntimeError):
     E.g. training diverged. `run_script` prints the message as one line and
     exits 1 (2 is for bad input).
     """
+
+
+def check_output_file(path, flag):
+    """Raises unless `path` names a file a script can write at the end.
+
+    Checked before the work (an export, a benchmark, an engine build), so
+    that a misspelt folder is an error at once, not after minutes.
+
+    Args:
+        path: str. The output path the user gave.
+        flag: str. The flag that gave it (e.g. `"--json"`).
+
+    Raises:
+        ValueError: if `path` is a directory or its directory does not
+            exist; the message names `flag` and `path`.
+
+    Example:
+
+    >>> check_output_file("results.json", "--json")
+    >>> try:
+    ...     check_output_file("no/such/folder/r.json", "--json")
+    ... except ValueError as error:
+    ...     print(error)
+    `--json` must be a file in an existing directory. Received: --json='no/such/folder/r.json'
+    """
+    if os.path.isdir(path) or not os.path.isdir(
+            os.path.dirname(os.path.abspath(path))):
+        raise ValueError(f"`{flag}` must be a file in an existing directory. "
+                         f"Received: {flag}={path!r}")
 
 
 def data_error_message(error):

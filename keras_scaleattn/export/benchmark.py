@@ -122,7 +122,8 @@ def benchmark(runners, images, repeats=10, warmup=1, reference=REFERENCE):
 
 
 def check_benchmark_settings(size, batch=1, repeats=10, warmup=1,
-                             num_threads=None, min_input_size=None):
+                             num_threads=None, min_input_size=None,
+                             argument_names=None):
     """Raises a `ValueError` for settings no runtime could be timed with.
 
     Checked before anything is exported or timed, so that a bad setting
@@ -136,6 +137,9 @@ def check_benchmark_settings(size, batch=1, repeats=10, warmup=1,
         warmup: int >= 0. Defaults to 1.
         num_threads: None or a positive int. Defaults to None.
         min_input_size: int or None. The model's smallest side.
+        argument_names: None or a dict argument name -> the name errors
+            use (`deploy/benchmark.py` passes its flags, e.g.
+            `{"size": "--size"}`). Defaults to None.
 
     Example:
 
@@ -149,21 +153,28 @@ def check_benchmark_settings(size, batch=1, repeats=10, warmup=1,
         check_num_threads,
     )
 
+    names = argument_names or {}
+
+    def arg(name):
+        return names.get(name, name)
+
     for name, value, low in (("size", size, 1), ("batch", batch, 1),
                              ("repeats", repeats, 1), ("warmup", warmup, 0)):
-        _int_at_least(name, value, low)
-    check_num_threads(num_threads)
+        _int_at_least(arg(name), value, low)
+    check_num_threads(num_threads, arg("num_threads"))
     if min_input_size and size < min_input_size:
         raise ValueError(
-            "`size` must be at least the model's min_input_size "
-            f"({min_input_size}). Received: size={size!r}")
+            f"`{arg('size')}` must be at least the model's min_input_size "
+            f"({min_input_size}). Received: {arg('size')}={size!r}")
 
 
-def load_keras_runtime(model_path):
+def load_keras_runtime(model_path, argument="model_path"):
     """The `.keras` model to benchmark, as a `SegmentationRuntime`.
 
     Args:
         model_path: str or os.PathLike. The `.keras` model.
+        argument: str. The name errors give `model_path` (`deploy/
+            benchmark.py` passes `"--model"`). Defaults to `"model_path"`.
 
     Returns:
         `SegmentationRuntime` of kind `"keras"` (the `keras:compiled`
@@ -172,21 +183,21 @@ def load_keras_runtime(model_path):
     Raises:
         FileNotFoundError: if `model_path` does not exist.
         ValueError: if it is not a `.keras` model or could not be loaded
-            (truncated or corrupt: the runtime's "could not be loaded"
-            error).
+            (truncated, corrupt or not a segmenter: `load_keras_model`'s
+            errors).
     """
     from keras_scaleattn.export.segmentation_runtime import (
         SegmentationRuntime,
     )
     from keras_scaleattn.export.segmentation_runtime import detect_model_kind
 
-    kind = detect_model_kind(model_path)
+    kind = detect_model_kind(model_path, argument)
     if kind != "keras":
         raise ValueError(
-            "`model_path` must be a .keras model (the reference every "
-            "artifact is timed against). Received: "
-            f"model_path={os.fspath(model_path)!r} (a {kind!r} model)")
-    return SegmentationRuntime(model_path)
+            f"`{argument}` must be a .keras model (the reference every "
+            f"artifact is timed against). Received: "
+            f"{argument}={os.fspath(model_path)!r} (a {kind!r} model)")
+    return SegmentationRuntime(model_path, argument_names={"path": argument})
 
 
 def _keras_runners(keras_runtime):
@@ -205,6 +216,47 @@ def _keras_runners(keras_runtime):
         return {k: ops.convert_to_numpy(v) for k, v in outputs.items()}
 
     return {"keras:eager": eager, REFERENCE: keras_runtime}
+
+
+def find_artifacts(export_dir, argument="export_dir"):
+    """The artifacts in an export directory that the benchmark can time.
+
+    Args:
+        export_dir: str or os.PathLike. A directory written by
+            `export_artifacts` (and `build_engine`).
+        argument: str. The name errors give `export_dir` (`deploy/
+            benchmark.py` passes `"--export-dir"`). Defaults to
+            `"export_dir"`.
+
+    Returns:
+        list of `(name, path)`: `("saved_model", dir)`, then
+        `("onnxruntime:<file>", path)`, `("litert:<file>", path)` and
+        `("tensorrt:<file>", path)` for each `.onnx`, `.tflite`, `.plan`
+        and `.engine`, sorted by file name.
+
+    Raises:
+        FileNotFoundError: if `export_dir` is not a directory.
+        ValueError: if it holds no artifact at all.
+    """
+    export_dir = os.fspath(export_dir)
+    if not os.path.isdir(export_dir):
+        raise FileNotFoundError(
+            f"`{argument}` is not a directory. Received: "
+            f"{argument}={export_dir!r}")
+    candidates = []
+    saved_model = os.path.join(export_dir, "saved_model")
+    if os.path.isdir(saved_model):
+        candidates.append(("saved_model", saved_model))
+    for pattern, kind in (("*.onnx", "onnxruntime"), ("*.tflite", "litert"),
+                          ("*.plan", "tensorrt"), ("*.engine", "tensorrt")):
+        for path in sorted(glob.glob(os.path.join(export_dir, pattern))):
+            candidates.append((f"{kind}:{os.path.basename(path)}", path))
+    if not candidates:
+        raise ValueError(
+            f"`{argument}` holds no artifact to benchmark (saved_model/, "
+            "*.onnx, *.tflite, *.plan, *.engine). Received: "
+            f"{argument}={export_dir!r}")
+    return candidates
 
 
 def collect_runners(model_path, export_dir=None, image_size=None,
@@ -229,7 +281,8 @@ def collect_runners(model_path, export_dir=None, image_size=None,
 
     Raises:
         FileNotFoundError: if `export_dir` is not a directory.
-        ValueError: if `export_dir` holds no artifact at all.
+        ValueError: if `export_dir` holds no artifact at all
+            (`find_artifacts`).
     """
     from keras_scaleattn.export.segmentation_runtime import (
         SegmentationRuntime,
@@ -239,24 +292,7 @@ def collect_runners(model_path, export_dir=None, image_size=None,
     skipped, failed = {}, {}
     if export_dir is None:
         return runners, skipped, failed
-    if not os.path.isdir(export_dir):
-        raise FileNotFoundError(
-            "`export_dir` is not a directory. Received: "
-            f"export_dir={os.fspath(export_dir)!r}")
-    candidates = []
-    saved_model = os.path.join(export_dir, "saved_model")
-    if os.path.isdir(saved_model):
-        candidates.append(("saved_model", saved_model))
-    for pattern, kind in (("*.onnx", "onnxruntime"), ("*.tflite", "litert"),
-                          ("*.plan", "tensorrt"), ("*.engine", "tensorrt")):
-        for path in sorted(glob.glob(os.path.join(export_dir, pattern))):
-            candidates.append((f"{kind}:{os.path.basename(path)}", path))
-    if not candidates:
-        raise ValueError(
-            "`export_dir` holds no artifact to benchmark (saved_model/, "
-            "*.onnx, *.tflite, *.plan, *.engine). Received: "
-            f"export_dir={os.fspath(export_dir)!r}")
-    for name, path in candidates:
+    for name, path in find_artifacts(export_dir):
         try:
             runtime = SegmentationRuntime(path, num_threads=num_threads)
         except ImportError as error:

@@ -17,7 +17,6 @@ Artifact names in the output directory:
 import collections.abc
 import os
 import time
-import zipfile
 
 import numpy as np
 
@@ -31,8 +30,8 @@ from keras_scaleattn.export.parity import PARITY_TOLERANCES
 from keras_scaleattn.export.parity import measure_parity
 from keras_scaleattn.export.parity import within_tolerance
 from keras_scaleattn.export.saved_model import export_saved_model
+from keras_scaleattn.export.segmentation_runtime import load_keras_model
 from keras_scaleattn.export.serving import check_class_names
-from keras_scaleattn.export.serving import check_segmenter
 from keras_scaleattn.export.serving import model_num_classes
 from keras_scaleattn.export.serving import float32_model
 from keras_scaleattn.export.serving import normalize_image_size
@@ -49,11 +48,13 @@ FORMAT_PRECISION = {"saved_model": "float32", "tflite": "float32",
 _SUFFIX = {"float32": "", "float16": "_fp16", "int8": "_int8"}
 
 
-def parse_formats(formats):
+def parse_formats(formats, argument="formats"):
     """Validates a list (or comma-separated string) of format names.
 
     Args:
         formats: str like `"onnx,tflite"` or a sequence of names.
+        argument: str. The name errors give `formats` (`deploy/export.py`
+            passes `"--formats"`). Defaults to `"formats"`.
 
     Returns:
         tuple of names, in `FORMATS` order, without duplicates.
@@ -61,14 +62,15 @@ def parse_formats(formats):
     Raises:
         ValueError: for an unknown name or an empty list.
     """
+    received = formats
     if isinstance(formats, str):
         formats = [f.strip() for f in formats.split(",") if f.strip()]
     formats = list(formats)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise ValueError(
-            f"`formats` must be a non-empty list of {FORMATS}. "
-            f"Received: formats={formats!r}")
+            f"`{argument}` must be a non-empty list of {FORMATS}. "
+            f"Received: {argument}={received!r}")
     return tuple(f for f in FORMATS if f in formats)
 
 
@@ -203,7 +205,7 @@ def check_export_arguments(model, out_dir, formats=FORMATS, fixed_size=None,
         raise ValueError(f"`{arg(name)}` must be {requirement}. "
                          f"Received: {arg(name)}={value!r}")
 
-    formats = parse_formats(formats)
+    formats = parse_formats(formats, arg("formats"))
     check_class_names(class_names, model_num_classes(model),
                       arg("class_names"))
     min_size = getattr(model, "min_input_size", None) or 1
@@ -418,53 +420,6 @@ def graph_facts(artifacts):
     return facts
 
 
-def load_keras_model(model_path, argument="model_path"):
-    """Loads the `.keras` model to export, with errors that name the file.
-
-    Keras reports a truncated or corrupt `.keras` file as "File not found"
-    although the file exists; this says what is wrong instead.
-
-    Args:
-        model_path: str or os.PathLike. A `.keras` file (another file Keras
-            loads, such as `.h5`, is passed to Keras as it is).
-        argument: str. The name errors give the path (`deploy/export.py`
-            passes `"--model"`). Defaults to `"model_path"`.
-
-    Returns:
-        The `keras.Model` (a segmenter, see `serving.check_segmenter`).
-
-    Raises:
-        FileNotFoundError: if `model_path` does not exist.
-        ValueError: if it is not a zip archive (`.keras`), Keras cannot load
-            it, or it is not a segmenter.
-    """
-    import keras
-
-    import keras_scaleattn  # noqa: F401  (registers the layers)
-
-    path = os.fspath(model_path)
-    received = f"Received: {argument}={path!r}"
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"`{argument}` does not exist. {received}")
-    if os.path.isdir(path) or (path.lower().endswith(".keras")
-                               and not zipfile.is_zipfile(path)):
-        raise ValueError(
-            f"`{argument}` could not be loaded as a Keras model: it is not a "
-            ".keras archive (a zip file with the model's config and weights; "
-            f"truncated or corrupt?). {received}")
-    try:
-        model = keras.models.load_model(path)
-    except Exception as error:  # Keras raises many kinds
-        raise ValueError(
-            f"`{argument}` could not be loaded as a Keras model (truncated "
-            f"or corrupt file?): {type(error).__name__}: "
-            f"{str(error)[:300]}. {received}") from error
-    try:
-        return check_segmenter(model)
-    except ValueError as error:
-        raise ValueError(f"{error}. {received}") from None
-
-
 def _image_sets(parity_names, calibration_names, num_calibration, log):
     """The report's image lists, and a log line on their overlap."""
     if calibration_names is not None:
@@ -531,7 +486,7 @@ def export_and_check(model_path, out_dir, formats=FORMATS, fixed_size=None,
     """
     check_tensorflow_backend()
     names = argument_names or {}
-    formats = parse_formats(formats)
+    formats = parse_formats(formats, names.get("formats", "formats"))
     model = load_keras_model(model_path, names.get("model_path", "model_path"))
     check_export_arguments(model, out_dir, formats, fixed_size, parity_images,
                            representative_images, report_path, names,

@@ -67,7 +67,7 @@ def output_prefixes(paths):
 
 
 def predict_folder(runtime, folder, out_dir, palette=None, alpha=0.5,
-                   log=None, skip_unreadable=False):
+                   log=None, skip_unreadable=False, argument_names=None):
     """Writes `<name>_mask.png` and `<name>_overlay.png` for every image.
 
     Images run one at a time (their sizes may differ), read upright (their
@@ -94,6 +94,9 @@ def predict_folder(runtime, folder, out_dir, palette=None, alpha=0.5,
         skip_unreadable: bool. If True, an unreadable image is logged and
             listed in `failed` instead of raising its `ValueError`. Defaults
             to False.
+        argument_names: None or a dict argument name -> the name errors
+            use (`deploy/predict.py` passes `{"folder": "--images"}`).
+            Defaults to None.
 
     Returns:
         `FolderPrediction(written, skipped, failed)`.
@@ -109,14 +112,16 @@ def predict_folder(runtime, folder, out_dir, palette=None, alpha=0.5,
     >>> predict_folder(SegmentationRuntime("exports/model.onnx"), "photos",
     ...                "predictions")  # doctest: +SKIP
     """
-    paths = list_image_files(folder, skip_prediction_outputs=False)
+    argument = (argument_names or {}).get("folder", "folder")
+    paths = list_image_files(folder, skip_prediction_outputs=False,
+                             argument=argument)
     skipped = [path for path in paths if is_prediction_output(path)]
     paths = [path for path in paths if not is_prediction_output(path)]
     if not paths:
         raise ValueError(
-            "`folder` holds only files named like this tool's outputs "
+            f"`{argument}` holds only files named like this tool's outputs "
             f"({', '.join('*' + s for s in OUTPUT_SUFFIXES)}), which are "
-            f"not segmented. Received: folder={os.fspath(folder)!r}")
+            f"not segmented. Received: {argument}={os.fspath(folder)!r}")
     if skipped and log:
         log(f"{len(skipped)} files named *_mask.png / *_overlay.png "
             "(outputs of an earlier run) skipped")

@@ -98,7 +98,7 @@ def is_prediction_output(path):
     return os.path.basename(path).lower().endswith(OUTPUT_SUFFIXES)
 
 
-def list_image_files(folder, skip_prediction_outputs=True):
+def list_image_files(folder, skip_prediction_outputs=True, argument="folder"):
     """Sorted image files (by extension) directly inside `folder`.
 
     Hidden files (names starting with "."), such as the `._IMG_1.jpg`
@@ -111,6 +111,8 @@ def list_image_files(folder, skip_prediction_outputs=True):
         folder: str or os.PathLike. A directory.
         skip_prediction_outputs: bool. Leave out files named like
             `predict_folder`'s outputs. Defaults to True.
+        argument: str. The name errors give `folder` (a script passes its
+            flag, `"--images"`). Defaults to `"folder"`.
 
     Returns:
         list of str paths, sorted by name.
@@ -121,7 +123,8 @@ def list_image_files(folder, skip_prediction_outputs=True):
     folder = os.fspath(folder)
     if not os.path.isdir(folder):
         raise ValueError(
-            f"`folder` must be a directory. Received: folder={folder!r}")
+            f"`{argument}` must be a directory. "
+            f"Received: {argument}={folder!r}")
     paths = sorted(
         os.path.join(folder, name) for name in os.listdir(folder)
         if name.lower().endswith(IMAGE_EXTENSIONS)
@@ -130,10 +133,11 @@ def list_image_files(folder, skip_prediction_outputs=True):
         and os.path.isfile(os.path.join(folder, name)))
     if not paths:
         raise ValueError(
-            f"`folder` holds no image file ({', '.join(IMAGE_EXTENSIONS)}; "
-            "hidden files, named '.*', and prediction outputs, named "
+            f"`{argument}` holds no image file "
+            f"({', '.join(IMAGE_EXTENSIONS)}; hidden files, named '.*', and "
+            "prediction outputs, named "
             f"{', '.join('*' + s for s in OUTPUT_SUFFIXES)}, are skipped). "
-            f"Received: folder={folder!r}"
+            f"Received: {argument}={folder!r}"
         )
     return paths
 

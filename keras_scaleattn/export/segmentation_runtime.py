@@ -44,17 +44,20 @@ def _sniff(path):
     return None
 
 
-def detect_model_kind(path):
+def detect_model_kind(path, argument="path"):
     """Tells which kind of exported model `path` is.
 
     A directory is a SavedModel if it holds `saved_model.pb`. A file is
     recognised by its extension (`.keras`, `.tflite`, `.onnx`, `.engine`,
     `.plan`), checked against its first bytes where the format has a
     signature (zip for `.keras`, `TFL3` for `.tflite`); a file with another
-    extension is recognised by those bytes alone.
+    extension is recognised by those bytes alone. A `.keras` file that is
+    not a zip archive gets `load_keras_model`'s error.
 
     Args:
         path: str or os.PathLike.
+        argument: str. The name errors give `path` (a script passes its
+            flag, e.g. `"--model"`). Defaults to `"path"`.
 
     Returns:
         str: one of `KINDS`.
@@ -71,44 +74,49 @@ def detect_model_kind(path):
     'tflite'
     """
     path = os.fspath(path)
+    received = f"Received: {argument}={path!r}"
     if not os.path.exists(path):
-        raise FileNotFoundError(
-            f"`path` does not exist. Received: path={path!r}")
+        raise FileNotFoundError(f"`{argument}` does not exist. {received}")
     if os.path.isdir(path):
         if os.path.isfile(os.path.join(path, "saved_model.pb")):
             return "saved_model"
         raise ValueError(
-            "`path` is a directory without saved_model.pb, so not a "
-            f"SavedModel. Received: path={path!r}")
+            f"`{argument}` is a directory without saved_model.pb, so not a "
+            f"SavedModel. {received}")
     if os.path.getsize(path) == 0:
-        raise ValueError(f"`path` is an empty file. Received: path={path!r}")
+        raise ValueError(f"`{argument}` is an empty file. {received}")
     sniffed = _sniff(path)
-    kind = _EXTENSIONS.get(os.path.splitext(path)[1].lower())
+    extension = os.path.splitext(path)[1]
+    kind = _EXTENSIONS.get(extension.lower())
     if kind is None:
         if sniffed is None:
             raise ValueError(
-                "`path` must be a .keras, .tflite, .onnx, .engine or .plan "
-                "file or a SavedModel directory; its extension and content "
-                f"match none of them. Received: path={path!r}")
+                f"`{argument}` must be a .keras, .tflite, .onnx, .engine or "
+                ".plan file or a SavedModel directory; its extension and "
+                f"content match none of them. {received}")
         return sniffed
-    if kind in ("keras", "tflite") and sniffed != kind:
+    if kind == "keras" and sniffed != "keras":
+        raise _not_a_keras_archive(path, argument, sniffed)
+    if kind == "tflite" and sniffed != kind:
         found = (f", it looks like {_DESCRIPTIONS[sniffed]}" if sniffed
                  else " (truncated or another kind of file)")
         raise ValueError(
-            f"`path` ends in {os.path.splitext(path)[1]} but is not "
-            f"{_DESCRIPTIONS[kind]}{found}. Received: path={path!r}")
+            f"`{argument}` ends in {extension} but is not "
+            f"{_DESCRIPTIONS[kind]}{found}. {received}")
     if kind in ("onnx", "tensorrt") and sniffed is not None:
         raise ValueError(
-            f"`path` ends in {os.path.splitext(path)[1]} but looks like "
-            f"{_DESCRIPTIONS[sniffed]}. Received: path={path!r}")
+            f"`{argument}` ends in {extension} but looks like "
+            f"{_DESCRIPTIONS[sniffed]}. {received}")
     return kind
 
 
-def check_num_threads(num_threads):
+def check_num_threads(num_threads, argument="num_threads"):
     """Returns `num_threads` if it is None or a positive int, else raises.
 
     Args:
         num_threads: int or None. LiteRT interpreter threads.
+        argument: str. The name errors give it (a script passes its flag,
+            `"--num-threads"`). Defaults to `"num_threads"`.
 
     Returns:
         int or None: `num_threads`.
@@ -126,16 +134,95 @@ def check_num_threads(num_threads):
             isinstance(num_threads, bool) or not isinstance(num_threads, int)
             or num_threads < 1):
         raise ValueError(
-            "`num_threads` must be None (LiteRT's default) or a positive "
-            f"int. Received: num_threads={num_threads!r}")
+            f"`{argument}` must be None (LiteRT's default) or a positive "
+            f"int. Received: {argument}={num_threads!r}")
     return num_threads
 
 
-def _corrupt(path, kind, error):
+def _describe(error):
+    """`"Type: message"` on one line (a script prints it as one error line),
+    at most 300 characters of the message."""
+    return f"{type(error).__name__}: {' '.join(str(error).split())[:300]}"
+
+
+def _corrupt(path, kind, error, argument="path"):
     return ValueError(
-        f"`path` could not be loaded as {_DESCRIPTIONS[kind]} (truncated, "
-        f"corrupt or another kind of file): {type(error).__name__}: "
-        f"{str(error)[:300]}. Received: path={path!r}")
+        f"`{argument}` could not be loaded as {_DESCRIPTIONS[kind]} "
+        f"(truncated, corrupt or another kind of file): {_describe(error)}. "
+        f"Received: {argument}={path!r}")
+
+
+def _keras_load_error(path, argument, reason):
+    # The one wording of "this file is no loadable Keras model", whichever
+    # check found it (detect_model_kind, load_keras_model).
+    return ValueError(
+        f"`{argument}` could not be loaded as a Keras model (truncated, "
+        f"corrupt or another kind of file): {reason}. "
+        f"Received: {argument}={path!r}")
+
+
+def _not_a_keras_archive(path, argument, sniffed=None):
+    found = (f", it looks like {_DESCRIPTIONS[sniffed]}"
+             if sniffed not in (None, "keras") else "")
+    return _keras_load_error(
+        path, argument, "it is not a .keras archive (a zip file with the "
+        f"model's config and weights){found}")
+
+
+def load_keras_model(path, argument="model_path"):
+    """Loads a trained `.keras` segmenter, with errors that name the file.
+
+    The one loader of `.keras` files in this package: `export_and_check`
+    (`deploy/export.py`) and `SegmentationRuntime` (`deploy/predict.py`,
+    `deploy/benchmark.py`) both use it, so a bad file gets the same
+    message from every script. Keras reports a truncated or corrupt
+    `.keras` file as "File not found" although the file exists; this says
+    what is wrong instead.
+
+    Args:
+        path: str or os.PathLike. A `.keras` file (another file Keras
+            loads, such as `.h5`, is passed to Keras as it is).
+        argument: str. The name errors give the path (a script passes its
+            flag, `"--model"`). Defaults to `"model_path"`.
+
+    Returns:
+        The `keras.Model`, a segmenter (see `serving.check_segmenter`).
+
+    Raises:
+        FileNotFoundError: if `path` does not exist.
+        ValueError: if it is a directory, a `.keras` file that is not a zip
+            archive, a file Keras cannot load ("could not be loaded as a
+            Keras model"), or a Keras model that is not a segmenter.
+    """
+    import keras
+
+    import keras_scaleattn  # noqa: F401  (registers the layers)
+    from keras_scaleattn.export.serving import check_segmenter
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f"`{argument}` does not exist. Received: {argument}={path!r}")
+    if os.path.isdir(path):
+        raise _keras_load_error(path, argument, "it is a directory, not a "
+                                ".keras file")
+    if (path.lower().endswith(".keras")
+            and not zipfile.is_zipfile(path)):
+        raise _not_a_keras_archive(path, argument, _sniff(path))
+    try:
+        model = keras.models.load_model(path)
+    except Exception as error:  # Keras raises many kinds
+        raise _keras_load_error(path, argument, _describe(error)) from error
+    try:
+        return check_segmenter(model)
+    except ValueError:
+        outputs = list(getattr(model, "output_names", None) or [])
+        found = f"a {type(model).__name__}" + (
+            f" with outputs {outputs}" if outputs else "")
+        raise ValueError(
+            f"`{argument}` must be a segmenter, a Keras model with a "
+            "'logits' output (a ScaleAttentionSegmenter). Received: "
+            f"{argument}={path!r}, {found}") from None
 
 
 def _backend_serving_function(model):
@@ -167,20 +254,13 @@ def _backend_serving_function(model):
 class _KerasBackend:
     input_dtype = np.uint8
 
-    def __init__(self, path):
+    def __init__(self, path, argument):
         import keras
 
-        import keras_scaleattn  # noqa: F401  (registers the layers)
         from keras_scaleattn.export.serving import export_metadata
         from keras_scaleattn.export.serving import serving_function
 
-        if not zipfile.is_zipfile(path):
-            raise _corrupt(path, "keras",
-                           zipfile.BadZipFile("no zip central directory"))
-        try:
-            self.model = keras.models.load_model(path)
-        except Exception as error:  # Keras raises many kinds
-            raise _corrupt(path, "keras", error) from error
+        self.model = load_keras_model(path, argument)
         self.metadata = export_metadata(self.model, "uint8")
         if keras.backend.backend() == "tensorflow":
             self._serve = serving_function(self.model, "uint8")
@@ -197,7 +277,7 @@ class _KerasBackend:
 class _SavedModelBackend:
     input_dtype = np.uint8
 
-    def __init__(self, path):
+    def __init__(self, path, argument):
         import tensorflow as tf
 
         from keras_scaleattn.export.saved_model import METADATA_PATH
@@ -207,7 +287,7 @@ class _SavedModelBackend:
             loaded = tf.saved_model.load(path)
             self._serve = loaded.signatures[SIGNATURE_KEY]
         except Exception as error:
-            raise _corrupt(path, "saved_model", error) from error
+            raise _corrupt(path, "saved_model", error, argument) from error
         self._loaded = loaded
         self.metadata = None
         metadata_path = os.path.join(path, METADATA_PATH)
@@ -225,7 +305,7 @@ class _SavedModelBackend:
 class _TFLiteBackend:
     input_dtype = np.uint8
 
-    def __init__(self, path, num_threads=None):
+    def __init__(self, path, num_threads, argument):
         from ai_edge_litert.interpreter import Interpreter
 
         from keras_scaleattn.export.tflite import read_tflite_metadata
@@ -236,7 +316,7 @@ class _TFLiteBackend:
                                            num_threads=num_threads)
             self._runner = self.interpreter.get_signature_runner()
         except Exception as error:
-            raise _corrupt(path, "tflite", error) from error
+            raise _corrupt(path, "tflite", error, argument) from error
         self.metadata = json.loads(metadata) if metadata else None
         details = self._runner.get_input_details()
         (self._input_name, detail), = details.items()
@@ -260,7 +340,7 @@ class _TFLiteBackend:
 class _OnnxBackend:
     input_dtype = np.float32
 
-    def __init__(self, path, providers=None):
+    def __init__(self, path, providers, argument):
         import onnxruntime as ort
 
         if providers is None:
@@ -271,7 +351,7 @@ class _OnnxBackend:
         try:
             self.session = ort.InferenceSession(path, providers=providers)
         except Exception as error:
-            raise _corrupt(path, "onnx", error) from error
+            raise _corrupt(path, "onnx", error, argument) from error
         meta = self.session.get_modelmeta().custom_metadata_map
         self.metadata = (json.loads(meta[METADATA_KEY])
                          if METADATA_KEY in meta else None)
@@ -338,6 +418,9 @@ class SegmentationRuntime:
             images larger than this are also shrunk to fit inside it (to
             bound the memory and time a large photo takes on a dynamic
             model). Defaults to None.
+        argument_names: None or a dict argument name -> the name errors
+            use for it (`deploy/predict.py` passes its flags, e.g.
+            `{"path": "--model", "fit": "--fit"}`). Defaults to None.
 
     Raises:
         FileNotFoundError: if `path` does not exist.
@@ -356,30 +439,40 @@ class SegmentationRuntime:
     """
 
     def __init__(self, path, num_threads=None, providers=None, fit="exact",
-                 max_size=None):
+                 max_size=None, argument_names=None):
+        names = dict(argument_names or {})
+        self._names = names
+        fit_name, size_name = self._arg("fit"), self._arg("max_size")
         if fit not in FITS:
             raise ValueError(
-                f"`fit` must be one of {list(FITS)}. Received: fit={fit!r}")
+                f"`{fit_name}` must be one of {list(FITS)}. "
+                f"Received: {fit_name}={fit!r}")
         if max_size is not None and fit != "letterbox":
             raise ValueError(
-                "`max_size` shrinks images only with fit='letterbox'. "
-                f"Received: max_size={max_size!r}, fit={fit!r}")
-        check_num_threads(num_threads)
+                f"`{size_name}` shrinks images only with "
+                f"{fit_name}='letterbox'. Received: {size_name}="
+                f"{max_size!r}, {fit_name}={fit!r}")
+        check_num_threads(num_threads, self._arg("num_threads"))
         self.fit = fit
-        self.max_size = size_pair(max_size, "max_size")
+        self.max_size = size_pair(max_size, size_name)
         self.path = os.fspath(path)
-        self.kind = detect_model_kind(self.path)
+        argument = self._arg("path")
+        self.kind = detect_model_kind(self.path, argument)
         if self.kind == "keras":
-            self._backend = _KerasBackend(self.path)
+            self._backend = _KerasBackend(self.path, argument)
         elif self.kind == "saved_model":
-            self._backend = _SavedModelBackend(self.path)
+            self._backend = _SavedModelBackend(self.path, argument)
         elif self.kind == "tflite":
-            self._backend = _TFLiteBackend(self.path, num_threads)
+            self._backend = _TFLiteBackend(self.path, num_threads, argument)
         elif self.kind == "onnx":
-            self._backend = _OnnxBackend(self.path, providers)
+            self._backend = _OnnxBackend(self.path, providers, argument)
         else:
             self._backend = _TensorRTBackend(self.path)
         self.metadata = self._backend.metadata or {}
+
+    def _arg(self, name):
+        """The name errors give argument `name` (a script's flag)."""
+        return self._names.get(name, name)
 
     @property
     def input_dtype(self):
@@ -439,15 +532,15 @@ class SegmentationRuntime:
             raise ValueError(
                 f"`images` must be at least {min_size}x{min_size} for this "
                 f"model (its smallest scale needs 17 pixels). Received: "
-                f"images of size {height}x{width} (fit='letterbox' pads "
-                "them)")
+                f"images of size {height}x{width} ({self._arg('fit')}="
+                "'letterbox' pads them)")
         if self.fixed_size and (height, width) != self.fixed_size:
             raise ValueError(
                 "`images` must be "
                 f"{self.fixed_size[0]}x{self.fixed_size[1]} for this "
                 f"fixed-size TFLite model. Received: images of size "
-                f"{height}x{width} (fit='letterbox' resizes and pads them "
-                "to fit)")
+                f"{height}x{width} ({self._arg('fit')}='letterbox' resizes "
+                "and pads them to fit)")
         if self.profile is not None:
             low, high = self.profile.min_shape, self.profile.max_shape
             if not (low[1] <= height <= high[1] and low[2] <= width <= high[2]):
@@ -455,7 +548,8 @@ class SegmentationRuntime:
                     "`images` must fit the TensorRT engine's profile: height "
                     f"{low[1]}-{high[1]}, width {low[2]}-{high[2]}. "
                     f"Received: images of size {height}x{width} "
-                    "(fit='letterbox' resizes and pads them to fit)")
+                    f"({self._arg('fit')}='letterbox' resizes and pads them "
+                    "to fit)")
 
     def _max_batch(self):
         if self.profile is not None:

@@ -309,7 +309,7 @@ def default_engine_path(onnx_path, precision):
     return os.path.splitext(derived_onnx_path(onnx_path, precision))[0] + ".plan"
 
 
-def onnx_min_input_size(onnx_path):
+def onnx_min_input_size(onnx_path, argument="onnx_path"):
     """The `min_input_size` in an ONNX export's metadata, checking the file.
 
     Loads the graph without its external data (the weights are not
@@ -317,6 +317,9 @@ def onnx_min_input_size(onnx_path):
 
     Args:
         onnx_path: str or os.PathLike. An ONNX file.
+        argument: str. The name errors give `onnx_path`
+            (`deploy/build_engine.py` passes `"--onnx"`). Defaults to
+            `"onnx_path"`.
 
     Returns:
         int or None: the model's smallest height and width, or None for an
@@ -333,24 +336,22 @@ def onnx_min_input_size(onnx_path):
     from keras_scaleattn.export.onnx_export import read_onnx_metadata
 
     onnx_path = os.fspath(onnx_path)
+    received = f"Received: {argument}={onnx_path!r}"
     if not os.path.isfile(onnx_path):
-        raise FileNotFoundError(
-            f"`onnx_path` does not exist. Received: onnx_path={onnx_path!r}")
+        raise FileNotFoundError(f"`{argument}` does not exist. {received}")
     try:
         model = onnx.load(onnx_path, load_external_data=False)
     except Exception as error:  # protobuf's DecodeError, among others
         raise ValueError(
-            "`onnx_path` could not be loaded as an ONNX model (truncated, "
+            f"`{argument}` could not be loaded as an ONNX model (truncated, "
             f"corrupt or another kind of file): {type(error).__name__}: "
-            f"{str(error)[:300]}. Received: onnx_path={onnx_path!r}"
-        ) from error
+            f"{str(error)[:300]}. {received}") from error
     if not model.graph.input:
         # An empty file, or bytes protobuf happens to parse, gives an
         # empty ModelProto rather than an error.
         raise ValueError(
-            "`onnx_path` is not an ONNX model: it has no graph inputs "
-            "(empty, truncated or another kind of file). Received: "
-            f"onnx_path={onnx_path!r}")
+            f"`{argument}` is not an ONNX model: it has no graph inputs "
+            f"(empty, truncated or another kind of file). {received}")
     metadata = read_onnx_metadata(model)
     if not metadata:
         return None
@@ -358,8 +359,8 @@ def onnx_min_input_size(onnx_path):
         return json.loads(metadata).get("min_input_size")
     except (ValueError, AttributeError) as error:
         raise ValueError(
-            "`onnx_path`'s keras_scaleattn metadata is not a JSON object "
-            f"({error}). Received: onnx_path={onnx_path!r}") from error
+            f"`{argument}`'s keras_scaleattn metadata is not a JSON object "
+            f"({error}). {received}") from error
 
 
 def onnx_for_plan(onnx_path, plan, representative_images=None):

@@ -46,8 +46,8 @@ def test_script_reports_a_corrupt_onnx_in_one_line(tmp_path, capsys, data):
                                     "--print-trtexec"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.startswith("error: `onnx_path` ")
-    assert f"onnx_path={str(path)!r}" in captured.err
+    assert captured.err.startswith("error: `--onnx` ")
+    assert f"Received: --onnx={str(path)!r}" in captured.err
     assert len(captured.err.splitlines()) == 1
 
 
@@ -56,4 +56,68 @@ def test_script_reports_a_missing_onnx(tmp_path, capsys):
     missing = str(tmp_path / "nowhere.onnx")
     assert run_script(script.main, ["--onnx", missing, "--print-trtexec"]) == 2
     assert capsys.readouterr().err == (
-        f"error: `onnx_path` does not exist. Received: onnx_path={missing!r}\n")
+        f"error: `--onnx` does not exist. Received: --onnx={missing!r}\n")
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--min-size", "0"], "`--min-size` must be a positive int. Received: "
+                          "--min-size=0"),
+    (["--max-batch", "0"], "`--max-batch` must be a positive int. Received: "
+                           "--max-batch=0"),
+    (["--workspace-mib", "0"], "`--workspace-mib` must be a positive int. "
+                               "Received: --workspace-mib=0"),
+    (["--trt-version", "9"], "`--trt-version` must be an int >= 10. "
+                             "Received: --trt-version=9"),
+    (["--trt-version", "0"], "`--trt-version` must be an int >= 10. "
+                             "Received: --trt-version=0"),
+    (["--min-size", "33"], "`--min-size` must be at least the model's "
+                           "min_input_size (49) in the --onnx metadata. "
+                           "Received: --min-size=33"),
+    (["--opt-size", "2000"], "`--min-size`, `--opt-size` and `--max-size` "
+                             "must satisfy --min-size <= --opt-size <= "
+                             "--max-size. Received: --min-size=49, "
+                             "--opt-size=2000, --max-size=1025 (--min-size "
+                             "not given: the model's min_input_size)"),
+    (["--min-batch", "2"], "`--min-batch`, `--opt-batch` and `--max-batch` "
+                           "must satisfy --min-batch <= --opt-batch <= "
+                           "--max-batch. Received: --min-batch=2, "
+                           "--opt-batch=1, --max-batch=1"),
+])
+def test_bad_flags_are_named(tmp_path, capsys, flags, message):
+    onnx_path = identity_onnx_file(tmp_path / "model.onnx",
+                                   json.dumps({"min_input_size": 49}))
+    script = load_script("build_engine")
+    assert run_script(script.main, ["--onnx", str(onnx_path),
+                                    "--print-trtexec"] + flags) == 2
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", f"error: {message}\n")
+
+
+def test_bad_output_and_image_folders_are_named(tmp_path, capsys):
+    onnx_path = identity_onnx_file(tmp_path / "model.onnx")
+    script = load_script("build_engine")
+    missing = str(tmp_path / "nowhere")
+    # Checked before TensorRT is looked for (and before any conversion).
+    for flags, message in (
+            (["--out", missing + "/model.plan"],
+             "`--out` must be a file in an existing directory. Received: "
+             f"--out={missing + '/model.plan'!r}"),
+            (["--precision", "int8", "--images", missing],
+             f"`--images` must be a directory. Received: --images={missing!r}")):
+        assert run_script(script.main, ["--onnx", str(onnx_path)]
+                          + flags) == 2
+        assert capsys.readouterr().err == f"error: {message}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+
+
+def test_tensorrt_older_than_10_is_named(tmp_path, capsys, monkeypatch):
+    # Not `major_version`, an argument of precision_plan the user never saw.
+    onnx_path = identity_onnx_file(tmp_path / "model.onnx")
+    script = load_script("build_engine")
+    monkeypatch.setattr(script, "tensorrt_major_version", lambda: 8)
+    for flags in ([], ["--print-trtexec"]):
+        assert run_script(script.main, ["--onnx", str(onnx_path)]
+                          + flags) == 2
+        assert capsys.readouterr().err == (
+            "error: TensorRT 8 is installed; deploy/build_engine.py needs "
+            "TensorRT 10 or later (pip install -e '.[tensorrt]').\n")

@@ -140,6 +140,38 @@ def test_report_in_a_missing_directory_names_the_flag(tiny_model_path,
     assert not out_dir.exists()
 
 
+def test_bad_flags_are_named(tiny_model_path, tmp_path, capsys):
+    from keras_scaleattn.export.exporter import FORMATS
+
+    empty = tmp_path / "photos"
+    empty.mkdir()
+    config = str(tmp_path / "nowhere.yaml")
+    out_dir = tmp_path / "exports"
+    base = ["--model", tiny_model_path, "--out-dir", str(out_dir)]
+    for flags, message in (
+            (["--formats", "onnx,onx"],
+             f"`--formats` must be a non-empty list of {FORMATS}. "
+             "Received: --formats='onnx,onx'"),
+            (["--formats", "onnx", "--images", str(empty)],
+             "`--images` holds no image file ("),
+            (["--formats", "onnx", "--config", config],
+             f"`--config` does not exist. Received: --config={config!r}")):
+        assert _export_main(base + flags) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {message}"), err
+        assert len(err.splitlines()) == 1
+    assert not out_dir.exists()
+
+
+def test_synthetic_size_below_97_is_an_argparse_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        load_script("export").parse_args(
+            ["--model", "m.keras", "--out-dir", "o", "--synthetic-size", "50"])
+    assert info.value.code == 2
+    assert ("argument --synthetic-size: must be an int >= 97, got '50'"
+            in capsys.readouterr().err)
+
+
 def test_export_and_check_names_its_arguments(tiny_model_path, tmp_path):
     import numpy as np
 

@@ -163,3 +163,62 @@ def test_predict_script_reports_unreadable_images_and_exits_1(
     assert sorted(os.listdir(photos)) == [
         "._good.png", "good.jpg", "good.jpg_mask.png", "good.jpg_overlay.png",
         "good.png", "good.png_mask.png", "good.png_overlay.png"]
+
+
+def _script_error(argv, capsys):
+    from keras_scaleattn.cli import run_script
+
+    assert run_script(load_script("predict").main, argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    return captured.err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--alpha", "2"], "`--alpha` must be in [0, 1]. Received: --alpha=2.0"),
+    (["--max-size", "0"], "`--max-size` must be a positive int. Received: "
+                          "--max-size=0"),
+    (["--max-size", "600", "--fit", "exact"],
+     "`--max-size` shrinks images only with --fit='letterbox'. Received: "
+     "--max-size=600, --fit='exact'"),
+    (["--num-threads", "0"], "`--num-threads` must be None (LiteRT's "
+                             "default) or a positive int. Received: "
+                             "--num-threads=0"),
+])
+def test_predict_script_names_its_flags_before_loading(tmp_path, capsys,
+                                                       flags, message):
+    # --model does not exist: each flag is checked before the model loads.
+    argv = ["--model", str(tmp_path / "nothing.keras"), "--images",
+            str(tmp_path), "--out-dir", str(tmp_path / "out")] + flags
+    assert _script_error(argv, capsys) == f"error: {message}\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_predict_script_names_the_model_and_folders(tiny_model_path,
+                                                    tmp_path, capsys):
+    missing = str(tmp_path / "nowhere")
+    a_file = tmp_path / "file.png"
+    a_file.write_bytes(b"x")
+    model = tmp_path / "model.keras"
+    model.write_bytes(b"not a zip")
+    for argv, message in (
+            (["--model", missing + ".keras", "--images", str(tmp_path),
+              "--out-dir", missing],
+             f"`--model` does not exist. Received: "
+             f"--model={missing + '.keras'!r}"),
+            (["--model", str(model), "--images", str(tmp_path),
+              "--out-dir", missing],
+             "`--model` could not be loaded as a Keras model (truncated, "
+             "corrupt or another kind of file): it is not a .keras archive "
+             "(a zip file with the model's config and weights). "
+             f"Received: --model={str(model)!r}"),
+            (["--model", tiny_model_path, "--images", str(tmp_path),
+              "--out-dir", str(a_file)],
+             "`--out-dir` must be a directory (created if missing), not a "
+             f"file. Received: --out-dir={str(a_file)!r}"),
+            (["--model", tiny_model_path, "--images", missing,
+              "--out-dir", str(tmp_path / "out")],
+             f"`--images` must be a directory. Received: --images={missing!r}"),
+    ):
+        assert _script_error(argv, capsys) == f"error: {message}\n"
+    assert not os.path.exists(missing)

@@ -90,16 +90,22 @@ def test_predict_script_writes_masks(exports, tmp_path, rng):
 
 
 @pytest.mark.slow
-def test_predict_names_the_image_that_does_not_fit(exports, tmp_path):
+def test_predict_names_the_image_that_does_not_fit(exports, tmp_path, capsys):
+    from keras_scaleattn.cli import run_script
+
     images_dir = tmp_path / "photos"
     images_dir.mkdir()
     Image.fromarray(np.zeros((50, 50, 3), np.uint8)).save(
         images_dir / "big.png")
-    with pytest.raises(ValueError, match="big.png: `images` must be 41x41.*"
-                                         "fit='letterbox' resizes and pads"):
-        load_script("predict").main([
-            "--model", exports["tflite_fixed"], "--images", str(images_dir),
-            "--out-dir", str(tmp_path / "out"), "--fit", "exact"])
+    assert run_script(load_script("predict").main, [
+        "--model", exports["tflite_fixed"], "--images", str(images_dir),
+        "--out-dir", str(tmp_path / "out"), "--fit", "exact"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: {images_dir / 'big.png'}: `images` must be 41x41 ")
+    # The hint names the flag, as typed: not fit='letterbox'.
+    assert err.endswith(
+        "(--fit='letterbox' resizes and pads them to fit)\n")
 
 
 def test_build_engine_prints_trtexec_for_both_versions(tmp_path, capsys):

@@ -80,6 +80,96 @@ def test_file_of_another_kind(exports, tiny_model_path, tmp_path):
         SegmentationRuntime(keras_named)
 
 
+def _broken_keras_file(kind, tiny_model_path, path):
+    import zipfile
+
+    data = open(tiny_model_path, "rb").read()
+    if kind == "truncated":
+        path.write_bytes(data[:len(data) // 2])
+    elif kind == "not a zip":
+        path.write_bytes(b"hello, not a model")
+    elif kind == "bad config":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("config.json", "{not json")
+    else:  # "not a segmenter": a Keras model without a 'logits' output
+        import keras
+
+        keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]).save(
+            path)
+    return path
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("truncated", "could not be loaded as a Keras model \(truncated, "
+                  "corrupt or another kind of file\): it is not a .keras "
+                  "archive"),
+    ("not a zip", "could not be loaded as a Keras model \(truncated, "
+                  "corrupt or another kind of file\): it is not a .keras "
+                  "archive"),
+    ("bad config", "could not be loaded as a Keras model \(truncated, "
+                   "corrupt or another kind of file\): \w+Error: "),
+    ("not a segmenter", "must be a segmenter, a Keras model with a 'logits' "
+                        "output .*a Sequential"),
+])
+def test_one_keras_loader_one_message(kind, message, tiny_model_path,
+                                      tmp_path):
+    # export (load_keras_model) and SegmentationRuntime (predict, benchmark)
+    # load a .keras file the same way and say the same about a bad one.
+    from keras_scaleattn.export.exporter import load_keras_model
+
+    path = _broken_keras_file(kind, tiny_model_path, tmp_path / "m.keras")
+    with pytest.raises(ValueError, match=message) as loader:
+        load_keras_model(path, "--model")
+    with pytest.raises(ValueError, match=message) as runtime:
+        SegmentationRuntime(path, argument_names={"path": "--model"})
+    assert str(runtime.value) == str(loader.value)
+    assert str(loader.value).startswith("`--model` ")
+    assert f"Received: --model={str(path)!r}" in str(loader.value)
+    assert "File not found" not in str(loader.value)
+
+
+def test_a_multi_line_keras_error_is_one_line(tiny_model_path, monkeypatch):
+    import keras
+
+    from keras_scaleattn.export.segmentation_runtime import load_keras_model
+
+    def fail(path):
+        raise ValueError("Exception encountered when calling layer\n\n"
+                         "  details\n")
+
+    monkeypatch.setattr(keras.models, "load_model", fail)
+    with pytest.raises(ValueError) as info:
+        load_keras_model(tiny_model_path, "--model")
+    assert str(info.value) == (
+        "`--model` could not be loaded as a Keras model (truncated, corrupt "
+        "or another kind of file): ValueError: Exception encountered when "
+        f"calling layer details. Received: --model={tiny_model_path!r}")
+
+
+def test_runtime_errors_use_the_names_they_are_given(tmp_path):
+    names = {"path": "--model", "num_threads": "--num-threads",
+             "max_size": "--max-size", "fit": "--fit"}
+    missing = str(tmp_path / "nowhere.onnx")
+    with pytest.raises(FileNotFoundError, match=(
+            f"^`--model` does not exist. Received: --model='{missing}'$")):
+        SegmentationRuntime(missing, argument_names=names)
+    with pytest.raises(ValueError, match=(
+            "^`--num-threads` must be None .*Received: --num-threads=0$")):
+        SegmentationRuntime(missing, num_threads=0, argument_names=names)
+    with pytest.raises(ValueError, match=(
+            "^`--max-size` must be a positive int .*Received: "
+            "--max-size=0$")):
+        SegmentationRuntime(missing, fit="letterbox", max_size=0,
+                            argument_names=names)
+    with pytest.raises(ValueError, match=(
+            "^`--max-size` shrinks images only with --fit='letterbox'. "
+            "Received: --max-size=600, --fit='exact'$")):
+        SegmentationRuntime(missing, max_size=600, argument_names=names)
+    # Without names, the library names its own arguments.
+    with pytest.raises(FileNotFoundError, match="^`path` does not exist"):
+        SegmentationRuntime(missing)
+
+
 def test_engine_without_tensorrt(tmp_path):
     try:
         import tensorrt  # noqa: F401
