@@ -1,3 +1,6 @@
+import math
+import numbers
+
 import keras
 
 from keras_scaleattn.layers.merge_scores import MERGE_MODES
@@ -14,6 +17,36 @@ from keras_scaleattn.layers.vgg_preprocessing import VGGPreprocessing
 from keras_scaleattn.losses.segmentation_cross_entropy import (
     SegmentationCrossEntropy,
 )
+
+
+def _check_int(value, arg_name, minimum, allow_none=False):
+    """`value` as a Python int, or ValueError naming `arg_name`.
+
+    NumPy integers are accepted; bools are not (`True` is an `int` to
+    Python, never a count here)."""
+    if value is None and allow_none:
+        return None
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+            or value < minimum):
+        allowed = f"an int >= {minimum}"
+        if allow_none:
+            allowed = "None or " + allowed
+        raise ValueError(f"`{arg_name}` must be {allowed}. "
+                         f"Received: {arg_name}={value!r}")
+    return int(value)
+
+
+def _check_number(value, arg_name, low, high, allowed):
+    """`value` as a float in `[low, high)` (`high` None: `(low, inf)`),
+    or ValueError naming `arg_name`, the value and `allowed`."""
+    ok = (not isinstance(value, bool) and isinstance(value, numbers.Real)
+          and math.isfinite(value))
+    if ok:
+        ok = low <= value < high if high is not None else value > low
+    if not ok:
+        raise ValueError(f"`{arg_name}` must be {allowed}. "
+                         f"Received: {arg_name}={value!r}")
+    return float(value)
 
 
 def _check_label_size(images, labels):
@@ -64,7 +97,7 @@ class ScaleAttentionSegmenter(keras.Model):
       extra losses of the paper's E-Supv.
 
     Args:
-        num_classes: int. Number of classes, including background.
+        num_classes: int >= 2. Number of classes, including background.
         scales: sequence of floats in (0, 2]. The input scales; the largest
             is the finest. Defaults to `(1.0, 0.75, 0.5)`.
         merge: str. `"attention"`, `"max"` or `"average"`.
@@ -72,14 +105,22 @@ class ScaleAttentionSegmenter(keras.Model):
         extra_supervision: bool. Whether to expose each scale's logits for
             the extra losses (used by `compile(loss="auto")`).
             Defaults to `True`.
-        trunk_width: float. Filter multiplier of the trunk (1.0 = VGG-16).
-            Defaults to `1.0`.
-        attention_filters: int or None. Filters of the attention head's
-            first convolution; None means `round(512 * trunk_width)`.
+        trunk_width: float > 0. Filter multiplier of the trunk
+            (1.0 = VGG-16). Defaults to `1.0`.
+        attention_filters: int >= 1 or None. Filters of the attention
+            head's first convolution; None means `round(512 * trunk_width)`.
             Defaults to `None`.
-        dropout: float. Dropout rate of fc6, fc7 and the attention head.
-            Defaults to `0.5`.
+        dropout: float in [0, 1). Dropout rate of fc6, fc7 and the attention
+            head. Defaults to `0.5`.
         **kwargs: `keras.Model` keyword arguments (`name`, `dtype`).
+
+    Raises:
+        ValueError: naming the argument, the value received and what is
+            allowed, for a bad `num_classes` (bools and values below 2 are
+            refused; NumPy integers are accepted), `scales`, `merge`,
+            `extra_supervision`, `trunk_width`, `attention_filters` or
+            `dropout`.
+        TypeError: for an unknown keyword argument.
 
     Example:
 
@@ -97,6 +138,13 @@ class ScaleAttentionSegmenter(keras.Model):
     def __init__(self, num_classes, scales=(1.0, 0.75, 0.5), merge="attention",
                  extra_supervision=True, trunk_width=1.0,
                  attention_filters=None, dropout=0.5, **kwargs):
+        num_classes = _check_int(num_classes, "num_classes", minimum=2)
+        trunk_width = _check_number(trunk_width, "trunk_width", 0.0, None,
+                                    "a positive number")
+        attention_filters = _check_int(attention_filters, "attention_filters",
+                                       minimum=1, allow_none=True)
+        dropout = _check_number(dropout, "dropout", 0.0, 1.0,
+                                "a number in [0, 1)")
         scales = validate_scales(scales)
         if merge not in MERGE_MODES:
             raise ValueError(

@@ -215,6 +215,45 @@ def test_bad_images(rng, shape, match):
     assert out["logits"].shape == (1, 5, 5, 3)
 
 
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [(dict(num_classes=1), r"`num_classes` must be an int >= 2.*num_classes=1$"),
+     (dict(num_classes=True), r"`num_classes`.*num_classes=True$"),
+     (dict(num_classes=3.0), r"`num_classes`.*num_classes=3.0$"),
+     (dict(trunk_width=-1), r"`trunk_width` must be a positive number.*"
+                            r"trunk_width=-1$"),
+     (dict(trunk_width=0), r"`trunk_width`.*trunk_width=0$"),
+     (dict(trunk_width="1"), r"`trunk_width`.*trunk_width='1'$"),
+     (dict(trunk_width=True), r"`trunk_width`.*trunk_width=True$"),
+     (dict(attention_filters=0), r"`attention_filters` must be None or an int "
+                                 r">= 1.*attention_filters=0$"),
+     (dict(attention_filters=8.0), r"`attention_filters`.*"
+                                   r"attention_filters=8.0$"),
+     (dict(dropout=1.0), r"`dropout` must be a number in \[0, 1\).*"
+                         r"dropout=1.0$"),
+     (dict(dropout="0.5"), r"`dropout`.*dropout='0.5'$")],
+)
+def test_bad_numbers_name_the_constructor_argument(kwargs, message):
+    # Not the trunk's internal names (`width`, `filters`), and no bools.
+    args = dict(num_classes=3, scales=(1.0, 0.5), **TINY)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        ScaleAttentionSegmenter(**args)
+
+
+def test_numpy_integers_are_accepted(rng):
+    model = ScaleAttentionSegmenter(
+        num_classes=np.int64(5), scales=(1.0, 0.5), trunk_width=0.0625,
+        attention_filters=np.int32(8))
+    config = model.get_config()
+    # Plain ints: the config is JSON (model.save writes it as such).
+    assert type(config["num_classes"]) is int and config["num_classes"] == 5
+    assert type(config["attention_filters"]) is int
+    json.dumps(config)
+    out = model(_images(rng, 1, 33, 33))
+    assert tuple(out["logits"].shape) == (1, 5, 5, 5)
+
+
 def test_misspelt_keyword_is_refused():
     with pytest.raises(TypeError, match=r"\['dropuot', 'mege'\]"):
         ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5), mege="max",
