@@ -98,8 +98,9 @@ class ScaleAttentionSegmenter(keras.Model):
 
     Args:
         num_classes: int >= 2. Number of classes, including background.
-        scales: sequence of floats in (0, 2]. The input scales; the largest
-            is the finest. Defaults to `(1.0, 0.75, 0.5)`.
+        scales: sequence of floats in (0, 2], none below 0.001. The input
+            scales; the largest is the finest. Defaults to
+            `(1.0, 0.75, 0.5)`.
         merge: str. `"attention"`, `"max"` or `"average"`.
             Defaults to `"attention"`.
         extra_supervision: bool. Whether to expose each scale's logits for
