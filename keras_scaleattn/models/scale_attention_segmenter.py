@@ -17,6 +17,10 @@ from keras_scaleattn.layers.vgg_preprocessing import VGGPreprocessing
 from keras_scaleattn.losses.segmentation_cross_entropy import (
     SegmentationCrossEntropy,
 )
+from keras_scaleattn.losses.segmentation_cross_entropy import (
+    check_label_values,
+)
+from keras_scaleattn.losses.segmentation_cross_entropy import known_values
 
 
 def _check_int(value, arg_name, minimum, allow_none=False):
@@ -298,6 +302,13 @@ class ScaleAttentionSegmenter(keras.Model):
         before training starts (under JAX a failing step leaves the model's
         variables unusable). Mark pixels to leave out with the ignore label
         255; weight the outputs with `compile(loss_weights=...)`.
+
+        Raises:
+            ValueError: before training, for `sample_weight` or
+                `class_weight`, for label arrays of another height and width
+                than their images, and for label arrays holding ids outside
+                `[0, num_classes)` other than 255 (in a dataset such ids make
+                the loss NaN: `SegmentationCrossEntropy`).
         """
         if sample_weight is not None or class_weight is not None:
             raise ValueError(
@@ -313,6 +324,11 @@ class ScaleAttentionSegmenter(keras.Model):
         y = args[1] if len(args) > 1 else kwargs.get("y")
         if hasattr(x, "shape") and hasattr(y, "shape"):
             _check_label_size(x, y)
+        labels = known_values(y) if hasattr(y, "shape") else None
+        if labels is not None:
+            # Inside the training step such labels only make the loss NaN
+            # (and the weights with it): check them here, once.
+            check_label_values(labels, self.num_classes, arg_name="y")
         return super().fit(*args, **kwargs)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,

@@ -298,3 +298,20 @@ def test_label_maps_of_another_size_are_refused(rng):
     # Checked before training: the model still predicts (under JAX a
     # failing step would have purged its variables).
     assert model.predict(images, verbose=0)["logits"].shape == (2, 5, 6, 3)
+
+
+def test_fit_refuses_out_of_range_labels_before_training(rng):
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5), **TINY)
+    model.compile()
+    images = _images(rng, 2, 33, 33)
+    labels = rng.integers(0, 3, size=(2, 33, 33))
+    labels[0, 3, 3] = 255   # ignored: fine
+    labels[1, 5, 6] = 5     # off the subsampling grid
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(ValueError, match=r"`y` must hold class ids in \[0, 3\) "
+                       r"or the ignore label 255\. Received: y with values \[5\]"):
+        model.fit(images, labels, epochs=1, verbose=0)
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)
+    labels[1, 5, 6] = 2
+    model.fit(images, labels, epochs=1, verbose=0)
