@@ -1,5 +1,6 @@
 import math
 import numbers
+import warnings
 
 import keras
 
@@ -14,6 +15,7 @@ from keras_scaleattn.layers.scale_pyramid import min_input_size
 from keras_scaleattn.layers.scale_pyramid import validate_scales
 from keras_scaleattn.layers.vgg16_largefov import VGG16LargeFOV
 from keras_scaleattn.layers.vgg_preprocessing import VGGPreprocessing
+from keras_scaleattn.losses.segmentation_cross_entropy import IGNORE_LABEL
 from keras_scaleattn.losses.segmentation_cross_entropy import (
     SegmentationCrossEntropy,
 )
@@ -21,6 +23,7 @@ from keras_scaleattn.losses.segmentation_cross_entropy import (
     check_label_values,
 )
 from keras_scaleattn.losses.segmentation_cross_entropy import known_values
+from keras_scaleattn.losses.segmentation_cross_entropy import subsample_labels
 
 
 def _check_int(value, arg_name, minimum, allow_none=False):
@@ -246,26 +249,142 @@ class ScaleAttentionSegmenter(keras.Model):
                 if name == "logits" or name.startswith("scale_logits_")]
 
     def compile(self, optimizer="auto", loss="auto", loss_weights=None,
-                **kwargs):
+                metrics=None, weighted_metrics=None, **kwargs):
         """Configures the model for training, with the paper's defaults.
 
+        Metrics see what the losses see: the full-resolution labels
+        subsampled to each output's size (`subsample_labels`, class ids
+        never interpolated) and only the pixels not labelled 255, which
+        are weighted 0. So `keras.metrics.SparseCategoricalAccuracy()` is
+        the pixel accuracy of the stride-8 map and
+        `keras.metrics.MeanIoU(num_classes, sparse_y_pred=False)` its mIoU
+        (accumulated over the batches of an epoch). For the paper's
+        full-resolution mIoU use
+        `keras_scaleattn.evaluation.evaluate_segmenter`.
+
         Args:
-            optimizer: a Keras optimizer or `"auto"`: SGD with momentum 0.9
-                and learning rate 1e-3 (PAPER.md, "Training").
+            optimizer: a Keras optimizer or `"auto"`: plain
+                `keras.optimizers.SGD` with momentum 0.9 and learning rate
+                1e-3 (the paper's base settings only). The paper's solver,
+                with L2 weight decay 5e-4 and the head at 10x the learning
+                rate, is `keras_scaleattn.training.CaffeSGD`, which the
+                training configs use.
             loss: a loss, a dict of losses by output name, or `"auto"`:
                 `SegmentationCrossEntropy` on `"logits"` and, with extra
-                supervision, on every `"scale_logits_{s}"` (1 + S losses).
+                supervision, on every `"scale_logits_{i}"` (1 + S losses).
             loss_weights: dict of weights by output name; `"auto"` losses
                 are all weighted 1, as in the paper.
+            metrics: None, a list of metrics (names or `keras.metrics`
+                objects) for the merged `"logits"`, or a dict of metrics (or
+                lists) by output name, among `supervised_outputs`
+                (`"attention"` has no labels). Metrics are named
+                `"{output}_{metric name}"` when the model has several
+                outputs (`"logits_accuracy"`). Defaults to None.
+            weighted_metrics: the same as `metrics` (the ignore mask is the
+                only weight: sample weights are not taken). Defaults to None.
             **kwargs: other `keras.Model.compile` arguments.
+
+        Raises:
+            ValueError: if `metrics` or `weighted_metrics` is not a list or
+                dict, or names an output without labels.
+
+        Example:
+
+        >>> model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5),
+        ...                                 trunk_width=0.0625)
+        >>> model.compile(metrics=[
+        ...     keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+        ...     keras.metrics.MeanIoU(3, sparse_y_pred=False, name="miou")])
+        >>> labels = np.zeros((2, 33, 33), "int32")
+        >>> labels[:, :8] = 255
+        >>> results = model.evaluate(np.zeros((2, 33, 33, 3)), labels,
+        ...                          verbose=0, return_dict=True)
+        >>> sorted(k for k in results if not k.endswith("loss"))
+        ['logits_accuracy', 'logits_miou']
         """
-        if optimizer == "auto":
+        if isinstance(optimizer, str) and optimizer == "auto":
             optimizer = keras.optimizers.SGD(learning_rate=1e-3, momentum=0.9)
-        if loss == "auto":
+        if isinstance(loss, str) and loss == "auto":
             loss = {name: SegmentationCrossEntropy()
                     for name in self.supervised_outputs}
+        by_output = self._metrics_by_output(metrics, "metrics")
+        weighted = self._metrics_by_output(weighted_metrics, "weighted_metrics")
+        merged = {}
+        for name in self.supervised_outputs:
+            merged_list = by_output.get(name, []) + weighted.get(name, [])
+            if merged_list:
+                merged[name] = merged_list
+        # Every metric goes to Keras as a weighted metric: the weights are
+        # the ignore mask made in `compute_metrics`.
         super().compile(optimizer=optimizer, loss=loss,
-                        loss_weights=loss_weights, **kwargs)
+                        loss_weights=loss_weights, metrics=None,
+                        weighted_metrics=merged or None, **kwargs)
+
+    def _metrics_by_output(self, metrics, arg_name):
+        """`metrics` as a dict `output name -> list`, checked."""
+        if metrics is None:
+            return {}
+        supervised = self.supervised_outputs
+        if isinstance(metrics, (list, tuple)):
+            return {"logits": list(metrics)} if metrics else {}
+        if isinstance(metrics, dict):
+            unknown = sorted(set(metrics) - set(supervised))
+            if not unknown:
+                return {name: list(value) if isinstance(value, (list, tuple))
+                        else [value] for name, value in metrics.items()
+                        if value is not None}
+            received = f"a dict with the keys {unknown}"
+        else:
+            received = f"{arg_name}={metrics!r}"
+        raise ValueError(
+            f"`{arg_name}` must be a list of metrics (for the merged "
+            '"logits") or a dict of metrics by output name, among the outputs '
+            f"with labels {supervised}. Received: {received}")
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Updates the compiled metrics on subsampled, masked labels.
+
+        Each supervised output's metrics get the labels subsampled to its
+        size, as the loss does (`subsample_labels`), with pixels labelled
+        255 given a weight of 0 (and class 0 in their place, so that
+        confusion-matrix metrics stay in range).
+        """
+        if self._compile_metrics is None or y is None:
+            return super().compute_metrics(x, y, y_pred, sample_weight)
+        labels_by_output = y if isinstance(y, dict) else None
+        y_true, weights = {}, {}
+        placeholder = None
+        for name in self.supervised_outputs:
+            labels = y if labels_by_output is None else labels_by_output.get(name)
+            if labels is None:
+                continue
+            pred = y_pred[name]
+            size = [pred.shape[1], pred.shape[2]]
+            if None in size:
+                dynamic = keras.ops.shape(pred)
+                size = [dynamic[i + 1] if s is None else s
+                        for i, s in enumerate(size)]
+            labels = subsample_labels(labels, size)
+            valid = keras.ops.not_equal(labels, IGNORE_LABEL)
+            y_true[name] = keras.ops.where(valid, labels, 0)
+            weights[name] = keras.ops.cast(valid, "float32")
+            placeholder = name
+        if placeholder is None:
+            return self.get_metrics_result()
+        # Keras' CompileMetrics takes one entry per output; outputs without
+        # metrics ("attention") get one that it does not read.
+        for name in y_pred:
+            if name not in y_true:
+                y_true[name] = y_true[placeholder]
+                weights[name] = weights[placeholder]
+        with warnings.catch_warnings():
+            # MeanIoU (integer counts) warns about float weights; the mask's
+            # are exactly 0 and 1.
+            warnings.filterwarnings(
+                "ignore", message="You are passing weight as `float`",
+                category=UserWarning)
+            self._compile_metrics.update_state(y_true, y_pred, weights)
+        return self.get_metrics_result()
 
     def _check_images(self, images):
         shape = getattr(images, "shape", None)
