@@ -73,7 +73,20 @@ def _check_label_size(images, labels):
 
 
 def scale_output_name(index):
-    """Name of the output holding scale `index`'s own logits."""
+    """Name of the output holding the own logits of `scales[index]`.
+
+    Args:
+        index: int. The scale's position in the model's `scales` (not the
+            scale's value).
+
+    Returns:
+        str, `"scale_logits_{index}"`.
+
+    Example:
+
+    >>> scale_output_name(2)  # scale 0.5 of scales=(1.0, 0.75, 0.5)
+    'scale_logits_2'
+    """
     return f"scale_logits_{index}"
 
 
@@ -99,9 +112,11 @@ class ScaleAttentionSegmenter(keras.Model):
       `softmax`/`argmax` and upsample to the image for a segmentation.
     - `"attention"` (merge `"attention"`, two or more scales): the weight of
       every scale at each position, `[B, h, w, S]`, summing to 1.
-    - `"scale_logits_{s}"` (with `extra_supervision` and two or more
-      scales): scale `s`'s own fc8 scores at its own resolution, for the
-      extra losses of the paper's E-Supv.
+    - `"scale_logits_{i}"` (with `extra_supervision` and two or more
+      scales): the own fc8 scores of scale `scales[i]` at its own
+      resolution, for the extra losses of the paper's E-Supv. `i` is the
+      index in `scales`, not the scale's value (`"scale_logits_1"` is 0.75
+      for the default scales); `scale_output_name(i)` gives the name.
 
     Args:
         num_classes: int >= 2. Number of classes, including background.
