@@ -1,6 +1,13 @@
+import numbers
+
 import keras
 
 from keras_scaleattn.ops.resize import resize_bilinear_align_corners
+
+
+def _is_int(value):
+    """An int or NumPy integer, not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 class _ConcatConv2D(keras.layers.Conv2D):
@@ -84,15 +91,16 @@ class ScaleAttention(keras.layers.Layer):
     def __init__(self, num_scales, filters=512, dropout=0.5, target_index=0,
                  **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(num_scales, int) or num_scales < 1:
+        if not _is_int(num_scales) or num_scales < 1:
             raise ValueError(
                 "`num_scales` must be an integer >= 1. "
                 f"Received: num_scales={num_scales!r}"
             )
-        if not isinstance(filters, int) or filters < 1:
+        if not _is_int(filters) or filters < 1:
             raise ValueError(
                 f"`filters` must be an integer >= 1. Received: filters={filters!r}"
             )
+        num_scales, filters = int(num_scales), int(filters)
         if not (0 <= target_index < num_scales):
             raise ValueError(
                 f"`target_index` must be in [0, {num_scales}). "

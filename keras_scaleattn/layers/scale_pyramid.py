@@ -1,6 +1,8 @@
 import keras
 
+from keras_scaleattn.ops.resize import MIN_SCALE
 from keras_scaleattn.ops.resize import resize_bilinear_align_corners
+from keras_scaleattn.ops.resize import scale_fraction
 from keras_scaleattn.ops.resize import scaled_size
 
 # The trunk has output stride 8; below 17 pixels a scaled image gives a
@@ -12,14 +14,16 @@ def validate_scales(scales):
     """Checks and normalises a sequence of scales; returns a tuple of floats.
 
     Args:
-        scales: sequence of numbers in (0, 2], at least one, no duplicates.
+        scales: sequence of numbers in (0, 2] and at least 0.001 (a scale
+            `s` needs images of about `16 / s` pixels: 16001 for 0.001), at
+            least one, no duplicates.
 
     Returns:
         The scales as a tuple of floats, in the order given.
 
     Raises:
-        ValueError: if `scales` is empty, not numbers, outside (0, 2] or
-            has duplicates.
+        ValueError: if `scales` is empty, not numbers, outside [0.001, 2]
+            or has duplicates.
     """
     try:
         values = tuple(float(s) for s in scales)
@@ -35,6 +39,13 @@ def validate_scales(scales):
     if any(not (0.0 < s <= 2.0) for s in values):
         raise ValueError(
             f"`scales` must be numbers in (0, 2]. Received: scales={scales!r}"
+        )
+    if min(values) < MIN_SCALE:
+        raise ValueError(
+            f"`scales` must be numbers in (0, 2] and at least {MIN_SCALE} (a "
+            f"scale s needs images of about 16 / s pixels: "
+            f"{16 * round(1 / MIN_SCALE) + 1} for {MIN_SCALE}). "
+            f"Received: scales={scales!r}"
         )
     if len(set(values)) != len(values):
         raise ValueError(
@@ -84,21 +95,24 @@ def min_input_size(scales):
     pixels, i.e. a score map of at least 3x3 at output stride 8.
 
     Args:
-        scales: sequence of scales.
+        scales: sequence of scales (`validate_scales`).
 
     Returns:
-        int, the minimum height and width of an input image.
+        int, the minimum height and width of an input image (at least 17).
+
+    Raises:
+        ValueError: if `scales` are not valid (`validate_scales`).
 
     Example:
 
     >>> min_input_size((1.0, 0.75, 0.5))
     33
     """
-    smallest = min(validate_scales(scales))
-    size = MIN_SCALED_SIZE
-    while scaled_size(size, smallest) < MIN_SCALED_SIZE:
-        size += 1
-    return size
+    # scaled_size(n, p / q) = (n - 1) * p // q + 1 >= 17
+    # <=> (n - 1) * p >= 16 q <=> n >= ceil(16 q / p) + 1.
+    p, q = scale_fraction(min(validate_scales(scales)))
+    needed = -(-(MIN_SCALED_SIZE - 1) * q // p) + 1
+    return max(MIN_SCALED_SIZE, needed)
 
 
 @keras.saving.register_keras_serializable(package="keras_scaleattn")
@@ -111,8 +125,8 @@ class ScalePyramid(keras.layers.Layer):
     passed through untouched.
 
     Args:
-        scales: sequence of floats in (0, 2]. The scales, in output order.
-            Defaults to `(1.0, 0.75, 0.5)`.
+        scales: sequence of floats in (0, 2], none below 0.001. The
+            scales, in output order. Defaults to `(1.0, 0.75, 0.5)`.
         **kwargs: base layer keyword arguments.
 
     Input shape:

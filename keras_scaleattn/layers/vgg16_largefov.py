@@ -1,3 +1,6 @@
+import math
+import numbers
+
 import keras
 
 from keras_scaleattn.ops.conv import dilated_conv2d
@@ -90,19 +93,24 @@ class VGG16LargeFOV(keras.layers.Layer):
 
     def __init__(self, num_classes, width=1.0, dropout=0.5, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(num_classes, int) or num_classes < 1:
+        if (isinstance(num_classes, bool)
+                or not isinstance(num_classes, numbers.Integral)
+                or num_classes < 1):
             raise ValueError(
                 "`num_classes` must be an integer >= 1. "
                 f"Received: num_classes={num_classes!r}"
             )
-        if not (isinstance(width, (int, float)) and width > 0):
+        if (isinstance(width, bool) or not isinstance(width, numbers.Real)
+                or not math.isfinite(width) or width <= 0):
             raise ValueError(
                 f"`width` must be a positive number. Received: width={width!r}"
             )
-        if not (0.0 <= dropout < 1.0):
+        if (isinstance(dropout, bool) or not isinstance(dropout, numbers.Real)
+                or not 0.0 <= dropout < 1.0):
             raise ValueError(
                 f"`dropout` must be in [0, 1). Received: dropout={dropout!r}"
             )
+        num_classes = int(num_classes)
         self.num_classes = num_classes
         self.width = float(width)
         self.dropout = float(dropout)

@@ -1,3 +1,7 @@
+import math
+import numbers
+import warnings
+
 import keras
 
 from keras_scaleattn.layers.merge_scores import MERGE_MODES
@@ -11,9 +15,45 @@ from keras_scaleattn.layers.scale_pyramid import min_input_size
 from keras_scaleattn.layers.scale_pyramid import validate_scales
 from keras_scaleattn.layers.vgg16_largefov import VGG16LargeFOV
 from keras_scaleattn.layers.vgg_preprocessing import VGGPreprocessing
+from keras_scaleattn.losses.segmentation_cross_entropy import IGNORE_LABEL
 from keras_scaleattn.losses.segmentation_cross_entropy import (
     SegmentationCrossEntropy,
 )
+from keras_scaleattn.losses.segmentation_cross_entropy import (
+    check_label_values,
+)
+from keras_scaleattn.losses.segmentation_cross_entropy import known_values
+from keras_scaleattn.losses.segmentation_cross_entropy import subsample_labels
+
+
+def _check_int(value, arg_name, minimum, allow_none=False):
+    """`value` as a Python int, or ValueError naming `arg_name`.
+
+    NumPy integers are accepted; bools are not (`True` is an `int` to
+    Python, never a count here)."""
+    if value is None and allow_none:
+        return None
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+            or value < minimum):
+        allowed = f"an int >= {minimum}"
+        if allow_none:
+            allowed = "None or " + allowed
+        raise ValueError(f"`{arg_name}` must be {allowed}. "
+                         f"Received: {arg_name}={value!r}")
+    return int(value)
+
+
+def _check_number(value, arg_name, low, high, allowed):
+    """`value` as a float in `[low, high)` (`high` None: `(low, inf)`),
+    or ValueError naming `arg_name`, the value and `allowed`."""
+    ok = (not isinstance(value, bool) and isinstance(value, numbers.Real)
+          and math.isfinite(value))
+    if ok:
+        ok = low <= value < high if high is not None else value > low
+    if not ok:
+        raise ValueError(f"`{arg_name}` must be {allowed}. "
+                         f"Received: {arg_name}={value!r}")
+    return float(value)
 
 
 def _check_label_size(images, labels):
@@ -33,7 +73,20 @@ def _check_label_size(images, labels):
 
 
 def scale_output_name(index):
-    """Name of the output holding scale `index`'s own logits."""
+    """Name of the output holding the own logits of `scales[index]`.
+
+    Args:
+        index: int. The scale's position in the model's `scales` (not the
+            scale's value).
+
+    Returns:
+        str, `"scale_logits_{index}"`.
+
+    Example:
+
+    >>> scale_output_name(2)  # scale 0.5 of scales=(1.0, 0.75, 0.5)
+    'scale_logits_2'
+    """
     return f"scale_logits_{index}"
 
 
@@ -59,27 +112,38 @@ class ScaleAttentionSegmenter(keras.Model):
       `softmax`/`argmax` and upsample to the image for a segmentation.
     - `"attention"` (merge `"attention"`, two or more scales): the weight of
       every scale at each position, `[B, h, w, S]`, summing to 1.
-    - `"scale_logits_{s}"` (with `extra_supervision` and two or more
-      scales): scale `s`'s own fc8 scores at its own resolution, for the
-      extra losses of the paper's E-Supv.
+    - `"scale_logits_{i}"` (with `extra_supervision` and two or more
+      scales): the own fc8 scores of scale `scales[i]` at its own
+      resolution, for the extra losses of the paper's E-Supv. `i` is the
+      index in `scales`, not the scale's value (`"scale_logits_1"` is 0.75
+      for the default scales); `scale_output_name(i)` gives the name.
 
     Args:
-        num_classes: int. Number of classes, including background.
-        scales: sequence of floats in (0, 2]. The input scales; the largest
-            is the finest. Defaults to `(1.0, 0.75, 0.5)`.
+        num_classes: int >= 2. Number of classes, including background.
+        scales: sequence of floats in (0, 2], none below 0.001. The input
+            scales; the largest is the finest. Defaults to
+            `(1.0, 0.75, 0.5)`.
         merge: str. `"attention"`, `"max"` or `"average"`.
             Defaults to `"attention"`.
         extra_supervision: bool. Whether to expose each scale's logits for
             the extra losses (used by `compile(loss="auto")`).
             Defaults to `True`.
-        trunk_width: float. Filter multiplier of the trunk (1.0 = VGG-16).
-            Defaults to `1.0`.
-        attention_filters: int or None. Filters of the attention head's
-            first convolution; None means `round(512 * trunk_width)`.
+        trunk_width: float > 0. Filter multiplier of the trunk
+            (1.0 = VGG-16). Defaults to `1.0`.
+        attention_filters: int >= 1 or None. Filters of the attention
+            head's first convolution; None means `round(512 * trunk_width)`.
             Defaults to `None`.
-        dropout: float. Dropout rate of fc6, fc7 and the attention head.
-            Defaults to `0.5`.
+        dropout: float in [0, 1). Dropout rate of fc6, fc7 and the attention
+            head. Defaults to `0.5`.
         **kwargs: `keras.Model` keyword arguments (`name`, `dtype`).
+
+    Raises:
+        ValueError: naming the argument, the value received and what is
+            allowed, for a bad `num_classes` (bools and values below 2 are
+            refused; NumPy integers are accepted), `scales`, `merge`,
+            `extra_supervision`, `trunk_width`, `attention_filters` or
+            `dropout`.
+        TypeError: for an unknown keyword argument.
 
     Example:
 
@@ -97,6 +161,13 @@ class ScaleAttentionSegmenter(keras.Model):
     def __init__(self, num_classes, scales=(1.0, 0.75, 0.5), merge="attention",
                  extra_supervision=True, trunk_width=1.0,
                  attention_filters=None, dropout=0.5, **kwargs):
+        num_classes = _check_int(num_classes, "num_classes", minimum=2)
+        trunk_width = _check_number(trunk_width, "trunk_width", 0.0, None,
+                                    "a positive number")
+        attention_filters = _check_int(attention_filters, "attention_filters",
+                                       minimum=1, allow_none=True)
+        dropout = _check_number(dropout, "dropout", 0.0, 1.0,
+                                "a number in [0, 1)")
         scales = validate_scales(scales)
         if merge not in MERGE_MODES:
             raise ValueError(
@@ -193,26 +264,142 @@ class ScaleAttentionSegmenter(keras.Model):
                 if name == "logits" or name.startswith("scale_logits_")]
 
     def compile(self, optimizer="auto", loss="auto", loss_weights=None,
-                **kwargs):
+                metrics=None, weighted_metrics=None, **kwargs):
         """Configures the model for training, with the paper's defaults.
 
+        Metrics see what the losses see: the full-resolution labels
+        subsampled to each output's size (`subsample_labels`, class ids
+        never interpolated) and only the pixels not labelled 255, which
+        are weighted 0. So `keras.metrics.SparseCategoricalAccuracy()` is
+        the pixel accuracy of the stride-8 map and
+        `keras.metrics.MeanIoU(num_classes, sparse_y_pred=False)` its mIoU
+        (accumulated over the batches of an epoch). For the paper's
+        full-resolution mIoU use
+        `keras_scaleattn.evaluation.evaluate_segmenter`.
+
         Args:
-            optimizer: a Keras optimizer or `"auto"`: SGD with momentum 0.9
-                and learning rate 1e-3 (PAPER.md, "Training").
+            optimizer: a Keras optimizer or `"auto"`: plain
+                `keras.optimizers.SGD` with momentum 0.9 and learning rate
+                1e-3 (the paper's base settings only). The paper's solver,
+                with L2 weight decay 5e-4 and the head at 10x the learning
+                rate, is `keras_scaleattn.training.CaffeSGD`, which the
+                training configs use.
             loss: a loss, a dict of losses by output name, or `"auto"`:
                 `SegmentationCrossEntropy` on `"logits"` and, with extra
-                supervision, on every `"scale_logits_{s}"` (1 + S losses).
+                supervision, on every `"scale_logits_{i}"` (1 + S losses).
             loss_weights: dict of weights by output name; `"auto"` losses
                 are all weighted 1, as in the paper.
+            metrics: None, a list of metrics (names or `keras.metrics`
+                objects) for the merged `"logits"`, or a dict of metrics (or
+                lists) by output name, among `supervised_outputs`
+                (`"attention"` has no labels). Metrics are named
+                `"{output}_{metric name}"` when the model has several
+                outputs (`"logits_accuracy"`). Defaults to None.
+            weighted_metrics: the same as `metrics` (the ignore mask is the
+                only weight: sample weights are not taken). Defaults to None.
             **kwargs: other `keras.Model.compile` arguments.
+
+        Raises:
+            ValueError: if `metrics` or `weighted_metrics` is not a list or
+                dict, or names an output without labels.
+
+        Example:
+
+        >>> model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5),
+        ...                                 trunk_width=0.0625)
+        >>> model.compile(metrics=[
+        ...     keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+        ...     keras.metrics.MeanIoU(3, sparse_y_pred=False, name="miou")])
+        >>> labels = np.zeros((2, 33, 33), "int32")
+        >>> labels[:, :8] = 255
+        >>> results = model.evaluate(np.zeros((2, 33, 33, 3)), labels,
+        ...                          verbose=0, return_dict=True)
+        >>> sorted(k for k in results if not k.endswith("loss"))
+        ['logits_accuracy', 'logits_miou']
         """
-        if optimizer == "auto":
+        if isinstance(optimizer, str) and optimizer == "auto":
             optimizer = keras.optimizers.SGD(learning_rate=1e-3, momentum=0.9)
-        if loss == "auto":
+        if isinstance(loss, str) and loss == "auto":
             loss = {name: SegmentationCrossEntropy()
                     for name in self.supervised_outputs}
+        by_output = self._metrics_by_output(metrics, "metrics")
+        weighted = self._metrics_by_output(weighted_metrics, "weighted_metrics")
+        merged = {}
+        for name in self.supervised_outputs:
+            merged_list = by_output.get(name, []) + weighted.get(name, [])
+            if merged_list:
+                merged[name] = merged_list
+        # Every metric goes to Keras as a weighted metric: the weights are
+        # the ignore mask made in `compute_metrics`.
         super().compile(optimizer=optimizer, loss=loss,
-                        loss_weights=loss_weights, **kwargs)
+                        loss_weights=loss_weights, metrics=None,
+                        weighted_metrics=merged or None, **kwargs)
+
+    def _metrics_by_output(self, metrics, arg_name):
+        """`metrics` as a dict `output name -> list`, checked."""
+        if metrics is None:
+            return {}
+        supervised = self.supervised_outputs
+        if isinstance(metrics, (list, tuple)):
+            return {"logits": list(metrics)} if metrics else {}
+        if isinstance(metrics, dict):
+            unknown = sorted(set(metrics) - set(supervised))
+            if not unknown:
+                return {name: list(value) if isinstance(value, (list, tuple))
+                        else [value] for name, value in metrics.items()
+                        if value is not None}
+            received = f"a dict with the keys {unknown}"
+        else:
+            received = f"{arg_name}={metrics!r}"
+        raise ValueError(
+            f"`{arg_name}` must be a list of metrics (for the merged "
+            '"logits") or a dict of metrics by output name, among the outputs '
+            f"with labels {supervised}. Received: {received}")
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Updates the compiled metrics on subsampled, masked labels.
+
+        Each supervised output's metrics get the labels subsampled to its
+        size, as the loss does (`subsample_labels`), with pixels labelled
+        255 given a weight of 0 (and class 0 in their place, so that
+        confusion-matrix metrics stay in range).
+        """
+        if self._compile_metrics is None or y is None:
+            return super().compute_metrics(x, y, y_pred, sample_weight)
+        labels_by_output = y if isinstance(y, dict) else None
+        y_true, weights = {}, {}
+        placeholder = None
+        for name in self.supervised_outputs:
+            labels = y if labels_by_output is None else labels_by_output.get(name)
+            if labels is None:
+                continue
+            pred = y_pred[name]
+            size = [pred.shape[1], pred.shape[2]]
+            if None in size:
+                dynamic = keras.ops.shape(pred)
+                size = [dynamic[i + 1] if s is None else s
+                        for i, s in enumerate(size)]
+            labels = subsample_labels(labels, size)
+            valid = keras.ops.not_equal(labels, IGNORE_LABEL)
+            y_true[name] = keras.ops.where(valid, labels, 0)
+            weights[name] = keras.ops.cast(valid, "float32")
+            placeholder = name
+        if placeholder is None:
+            return self.get_metrics_result()
+        # Keras' CompileMetrics takes one entry per output; outputs without
+        # metrics ("attention") get one that it does not read.
+        for name in y_pred:
+            if name not in y_true:
+                y_true[name] = y_true[placeholder]
+                weights[name] = weights[placeholder]
+        with warnings.catch_warnings():
+            # MeanIoU (integer counts) warns about float weights; the mask's
+            # are exactly 0 and 1.
+            warnings.filterwarnings(
+                "ignore", message="You are passing weight as `float`",
+                category=UserWarning)
+            self._compile_metrics.update_state(y_true, y_pred, weights)
+        return self.get_metrics_result()
 
     def _check_images(self, images):
         shape = getattr(images, "shape", None)
@@ -249,6 +436,13 @@ class ScaleAttentionSegmenter(keras.Model):
         before training starts (under JAX a failing step leaves the model's
         variables unusable). Mark pixels to leave out with the ignore label
         255; weight the outputs with `compile(loss_weights=...)`.
+
+        Raises:
+            ValueError: before training, for `sample_weight` or
+                `class_weight`, for label arrays of another height and width
+                than their images, and for label arrays holding ids outside
+                `[0, num_classes)` other than 255 (in a dataset such ids make
+                the loss NaN: `SegmentationCrossEntropy`).
         """
         if sample_weight is not None or class_weight is not None:
             raise ValueError(
@@ -264,6 +458,11 @@ class ScaleAttentionSegmenter(keras.Model):
         y = args[1] if len(args) > 1 else kwargs.get("y")
         if hasattr(x, "shape") and hasattr(y, "shape"):
             _check_label_size(x, y)
+        labels = known_values(y) if hasattr(y, "shape") else None
+        if labels is not None:
+            # Inside the training step such labels only make the loss NaN
+            # (and the weights with it): check them here, once.
+            check_label_values(labels, self.num_classes, arg_name="y")
         return super().fit(*args, **kwargs)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,

@@ -18,39 +18,92 @@ convention. Every other backend uses a gather-and-lerp in `keras.ops` that
 computes the same numbers.
 """
 
+import functools
 import math
+import numbers
+from fractions import Fraction
 
 import keras
 from keras import ops
 
-# Float tolerance for `floor((n - 1) * s)`: (n - 1) * 0.6 may evaluate to
-# 191.99999 for n = 321 and must still give 192.
-_FLOOR_EPSILON = 1e-4
+# A scale is used as the nearest fraction p / q with q <= 1000 (exact for
+# 0.75 = 3/4, 0.65 = 13/20, 1/3, any scale of three decimals), so that
+# `floor((n - 1) * p / q)` is computed in integers, identically for Python
+# ints and int32 tensors: float32 misses exact multiples from about 5000
+# pixels on (5140 * 0.65 = 3341 evaluates to 3340.9998).
+MAX_SCALE_DENOMINATOR = 1000
+MIN_SCALE = 1.0 / MAX_SCALE_DENOMINATOR
+
+
+def scale_fraction(scale):
+    """Returns the fraction `(p, q)` by which `scaled_size` multiplies.
+
+    The nearest fraction to `scale` with a denominator of at most 1000
+    (`MAX_SCALE_DENOMINATOR`), in lowest terms: exact for any scale with
+    three decimals and for fractions such as 1/3.
+
+    Args:
+        scale: float >= 0.001 (`MIN_SCALE`).
+
+    Returns:
+        A pair of positive ints `(p, q)`.
+
+    Raises:
+        ValueError: if `scale` is not a finite number >= 0.001.
+
+    Example:
+
+    >>> scale_fraction(0.75), scale_fraction(0.65), scale_fraction(1 / 3)
+    ((3, 4), (13, 20), (1, 3))
+    """
+    if (isinstance(scale, bool) or not isinstance(scale, numbers.Real)
+            or not math.isfinite(scale) or scale < MIN_SCALE):
+        raise ValueError(
+            f"`scale` must be a number >= {MIN_SCALE} (scales are used as "
+            f"fractions with a denominator of at most {MAX_SCALE_DENOMINATOR})"
+            f". Received: scale={scale!r}")
+    return _fraction(float(scale))
+
+
+@functools.lru_cache(maxsize=None)
+def _fraction(scale):
+    fraction = Fraction(scale).limit_denominator(MAX_SCALE_DENOMINATOR)
+    return fraction.numerator, fraction.denominator
 
 
 def scaled_size(size, scale):
     """Returns the side length of an image side of `size` pixels at `scale`.
 
     Caffe `Interp` geometry: `floor((size - 1) * scale) + 1`, so 321 -> 241
-    at 0.75 and 161 at 0.5, and 513 -> 385 -> 257.
+    at 0.75 and 161 at 0.5, and 513 -> 385 -> 257. It is computed exactly,
+    in integers, as `(size - 1) * p // q + 1` with `p / q =
+    scale_fraction(scale)` (the nearest fraction with a denominator of at
+    most 1000, exactly the scale for 0.75, 0.65, 1/3, ...), so a static side
+    (an int) and a dynamic one (a tensor) always get the same size. The
+    tensor path is int32: sides up to `2**31 / (1000 * scale)` pixels
+    (over a million at scale 2).
 
     Args:
-        size: int or scalar integer tensor. The input side length.
-        scale: float. The scale factor, positive.
+        size: int (NumPy integers included) or integer tensor. The input
+            side length(s).
+        scale: float >= 0.001. The scale factor.
 
     Returns:
-        An int if `size` is an int, else a scalar int32 tensor.
+        An int if `size` is an int, else an int32 tensor of `size`'s shape.
+
+    Raises:
+        ValueError: if `scale` is not a finite number >= 0.001.
 
     Example:
 
-    >>> scaled_size(321, 0.75)
-    241
+    >>> scaled_size(321, 0.75), scaled_size(5141, 0.65)
+    (241, 3342)
     """
-    if isinstance(size, int):
-        return int(math.floor((size - 1) * scale + _FLOOR_EPSILON)) + 1
-    size = ops.cast(size, "float32")
-    out = ops.floor((size - 1.0) * scale + _FLOOR_EPSILON) + 1.0
-    return ops.cast(out, "int32")
+    p, q = scale_fraction(scale)
+    if isinstance(size, numbers.Integral) and not isinstance(size, bool):
+        return (int(size) - 1) * p // q + 1
+    size = ops.cast(size, "int32")
+    return ops.floor_divide((size - 1) * p, q) + 1
 
 
 def _static_or_dynamic_hw(images):

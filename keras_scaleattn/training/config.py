@@ -525,7 +525,7 @@ def validate_config(config):
         scales = validate_scales(model.scales)
     except ValueError:
         _fail("model.scales", model.scales, "must be a non-empty list of "
-              "distinct numbers in (0, 2]")
+              "distinct numbers in (0, 2], none below 0.001")
     step = alignment_step(scales)
     smallest = min_input_size(scales)
     if (data.crop_size - 1) % step:

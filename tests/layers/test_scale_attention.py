@@ -98,3 +98,13 @@ def test_bad_arguments():
         ScaleAttention(num_scales=2, target_index=2)
     with pytest.raises(ValueError, match="list of 2 tensors"):
         ScaleAttention(num_scales=2)([np.zeros((1, 4, 4, 2), "float32")])
+
+
+def test_numpy_integers_accepted_bools_refused():
+    layer = ScaleAttention(num_scales=np.int64(2), filters=np.int32(4))
+    config = layer.get_config()
+    assert type(config["num_scales"]) is int and type(config["filters"]) is int
+    with pytest.raises(ValueError, match=r"num_scales=True"):
+        ScaleAttention(num_scales=True)
+    with pytest.raises(ValueError, match=r"filters=True"):
+        ScaleAttention(num_scales=2, filters=True)

@@ -1,9 +1,13 @@
+import contextlib
+import signal
+
 import keras
 import numpy as np
 import pytest
 
 from keras_scaleattn.layers import ScalePyramid
 from keras_scaleattn.layers.scale_pyramid import min_input_size
+from keras_scaleattn.ops import scaled_size
 from tests import references
 
 
@@ -50,6 +54,44 @@ def test_min_input_size():
         size = min_input_size(scales)
         assert np.floor((size - 1) * min(scales) + 1e-4) + 1 >= 17
         assert np.floor((size - 2) * min(scales) + 1e-4) + 1 < 17
+
+
+def test_min_input_size_is_the_smallest_side_for_any_scale(rng):
+    # The closed form against the definition: the smallest side n >= 17 at
+    # which every scale keeps 17 pixels.
+    for scale in np.concatenate([[0.001, 0.01, 0.05, 0.125, 1 / 3, 0.65, 1.5],
+                                 rng.uniform(0.05, 2.0, size=30)]):
+        size = min_input_size((1.0, float(scale)))
+        assert size >= 17 and scaled_size(size, float(scale)) >= 17, scale
+        assert size == 17 or scaled_size(size - 1, float(scale)) < 17, scale
+    assert min_input_size((0.001,)) == 16001
+
+
+@contextlib.contextmanager
+def _seconds(limit):
+    """Fails the test (instead of hanging) if the block runs over `limit`."""
+    def fail(*_):
+        raise TimeoutError(f"took more than {limit} s")
+
+    previous = signal.signal(signal.SIGALRM, fail)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("scale", [1e-9, 1e-4, 0.0009])
+def test_tiny_scales_are_refused_at_once(scale):
+    # They used to loop over every side up to 16 / scale (forever for 1e-9).
+    message = (r"`scales` must be numbers in \(0, 2\] and at least 0\.001.*"
+               rf"scales=\(1\.0, {scale!r}\)")
+    with _seconds(5):
+        with pytest.raises(ValueError, match=message):
+            min_input_size((1.0, scale))
+        with pytest.raises(ValueError, match=message):
+            ScalePyramid(scales=(1.0, scale))
 
 
 @pytest.mark.parametrize(

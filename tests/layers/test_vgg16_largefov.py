@@ -145,3 +145,13 @@ def test_bad_arguments():
         VGG16LargeFOV(num_classes=2, dropout=1.0)
     with pytest.raises(ValueError, match="name"):
         VGG16LargeFOV(num_classes=2).get_layer("conv9")
+
+
+def test_numpy_integers_accepted_bools_refused():
+    trunk = VGG16LargeFOV(num_classes=np.int64(3), width=0.0625)
+    assert type(trunk.get_config()["num_classes"]) is int
+    assert trunk.classifier.filters == 3
+    with pytest.raises(ValueError, match=r"num_classes=True"):
+        VGG16LargeFOV(num_classes=True)
+    with pytest.raises(ValueError, match=r"width=True"):
+        VGG16LargeFOV(num_classes=2, width=True)

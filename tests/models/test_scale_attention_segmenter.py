@@ -215,6 +215,45 @@ def test_bad_images(rng, shape, match):
     assert out["logits"].shape == (1, 5, 5, 3)
 
 
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [(dict(num_classes=1), r"`num_classes` must be an int >= 2.*num_classes=1$"),
+     (dict(num_classes=True), r"`num_classes`.*num_classes=True$"),
+     (dict(num_classes=3.0), r"`num_classes`.*num_classes=3.0$"),
+     (dict(trunk_width=-1), r"`trunk_width` must be a positive number.*"
+                            r"trunk_width=-1$"),
+     (dict(trunk_width=0), r"`trunk_width`.*trunk_width=0$"),
+     (dict(trunk_width="1"), r"`trunk_width`.*trunk_width='1'$"),
+     (dict(trunk_width=True), r"`trunk_width`.*trunk_width=True$"),
+     (dict(attention_filters=0), r"`attention_filters` must be None or an int "
+                                 r">= 1.*attention_filters=0$"),
+     (dict(attention_filters=8.0), r"`attention_filters`.*"
+                                   r"attention_filters=8.0$"),
+     (dict(dropout=1.0), r"`dropout` must be a number in \[0, 1\).*"
+                         r"dropout=1.0$"),
+     (dict(dropout="0.5"), r"`dropout`.*dropout='0.5'$")],
+)
+def test_bad_numbers_name_the_constructor_argument(kwargs, message):
+    # Not the trunk's internal names (`width`, `filters`), and no bools.
+    args = dict(num_classes=3, scales=(1.0, 0.5), **TINY)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        ScaleAttentionSegmenter(**args)
+
+
+def test_numpy_integers_are_accepted(rng):
+    model = ScaleAttentionSegmenter(
+        num_classes=np.int64(5), scales=(1.0, 0.5), trunk_width=0.0625,
+        attention_filters=np.int32(8))
+    config = model.get_config()
+    # Plain ints: the config is JSON (model.save writes it as such).
+    assert type(config["num_classes"]) is int and config["num_classes"] == 5
+    assert type(config["attention_filters"]) is int
+    json.dumps(config)
+    out = model(_images(rng, 1, 33, 33))
+    assert tuple(out["logits"].shape) == (1, 5, 5, 5)
+
+
 def test_misspelt_keyword_is_refused():
     with pytest.raises(TypeError, match=r"\['dropuot', 'mege'\]"):
         ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5), mege="max",
@@ -259,3 +298,149 @@ def test_label_maps_of_another_size_are_refused(rng):
     # Checked before training: the model still predicts (under JAX a
     # failing step would have purged its variables).
     assert model.predict(images, verbose=0)["logits"].shape == (2, 5, 6, 3)
+
+
+def test_fit_refuses_out_of_range_labels_before_training(rng):
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5), **TINY)
+    model.compile()
+    images = _images(rng, 2, 33, 33)
+    labels = rng.integers(0, 3, size=(2, 33, 33))
+    labels[0, 3, 3] = 255   # ignored: fine
+    labels[1, 5, 6] = 5     # off the subsampling grid
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(ValueError, match=r"`y` must hold class ids in \[0, 3\) "
+                       r"or the ignore label 255\. Received: y with values \[5\]"):
+        model.fit(images, labels, epochs=1, verbose=0)
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)
+    labels[1, 5, 6] = 2
+    model.fit(images, labels, epochs=1, verbose=0)
+
+
+def _confident(model, rng, images):
+    """Sets fc8 so that the tiny model predicts every class on `images`:
+    random directions, and biases that centre each class's scores."""
+    fc8 = model.trunk.get_layer("fc8")
+    kernel, bias = fc8.get_weights()
+    fc8.set_weights([rng.normal(0, 1.0, kernel.shape).astype("float32"),
+                     np.zeros_like(bias)])
+    logits = model.predict(images, verbose=0)["logits"]
+    fc8.set_weights([fc8.get_weights()[0], -logits.mean(axis=(0, 1, 2))])
+
+
+def _metric_labels(rng, batch, h, w, num_classes=3):
+    labels = rng.integers(0, num_classes, size=(batch, h, w))
+    labels[:, :9] = 255          # rows 0 and 8 of the stride-8 grid ignored
+    labels[0, 16:, 24:] = 255
+    return labels
+
+
+def _numpy_accuracy_and_miou(pred, labels, num_classes):
+    """Pixel accuracy and Keras' MeanIoU (mean over classes present in the
+    prediction or the labels) over the pixels not labelled 255."""
+    valid = labels != 255
+    accuracy = (pred == labels)[valid].mean()
+    cm = np.bincount(labels[valid] * num_classes + pred[valid],
+                     minlength=num_classes**2).reshape(num_classes, num_classes)
+    tp = np.diag(cm).astype(float)
+    union = cm.sum(0) + cm.sum(1) - tp
+    return accuracy, (tp[union > 0] / union[union > 0]).mean()
+
+
+def test_metrics_see_subsampled_labels_without_ignored_pixels(rng):
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5), **TINY)
+    images = _images(rng, 4, 33, 41)
+    labels = _metric_labels(rng, 4, 33, 41)
+    _confident(model, rng, images)
+    model.compile(metrics=[
+        keras.metrics.SparseCategoricalAccuracy(name="acc"),
+        keras.metrics.MeanIoU(num_classes=3, sparse_y_pred=False, name="miou"),
+    ])
+    results = model.evaluate(images, labels, batch_size=2, verbose=0,
+                             return_dict=True)
+
+    # Reference: the merged 5x6 map against labels[::8, ::8] (never
+    # interpolated), pixels labelled 255 left out, over both batches.
+    out = model.predict(images, verbose=0)
+    pred = out["logits"].argmax(-1)
+    assert pred.shape == (4, 5, 6) and len(np.unique(pred)) == 3
+    accuracy, miou = _numpy_accuracy_and_miou(pred, labels[:, ::8, ::8], 3)
+    assert set(results) >= {"loss", "logits_acc", "logits_miou"}
+    np.testing.assert_allclose(results["logits_acc"], accuracy, rtol=1e-5)
+    np.testing.assert_allclose(results["logits_miou"], miou, rtol=1e-5)
+    # No metric of the other outputs (a list of metrics is for "logits").
+    assert not any(k.startswith(("scale_logits", "attention")) and
+                   not k.endswith("_loss") for k in results)
+
+
+def test_metrics_of_each_scales_own_output(rng):
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5), **TINY)
+    images = _images(rng, 4, 33, 41)
+    labels = _metric_labels(rng, 4, 33, 41)
+    _confident(model, rng, images)
+    model.compile(metrics={
+        "logits": [keras.metrics.SparseCategoricalAccuracy(name="acc")],
+        "scale_logits_1": keras.metrics.SparseCategoricalAccuracy(name="acc"),
+    })
+    results = model.evaluate(images, labels, batch_size=4, verbose=0,
+                             return_dict=True)
+    out = model.predict(images, verbose=0)
+    # Scale 0.5: a 17x21 image, a 3x3 map on label rows 0, 16, 32 and
+    # columns 0, 20, 40 (align-corners picking).
+    coarse = labels[:, [0, 16, 32]][:, :, [0, 20, 40]]
+    pred = out["scale_logits_1"].argmax(-1)
+    assert pred.shape == (4, 3, 3)
+    valid = coarse != 255
+    np.testing.assert_allclose(results["scale_logits_1_acc"],
+                               (pred == coarse)[valid].mean(), rtol=1e-5)
+    merged = out["logits"].argmax(-1)
+    fine = labels[:, ::8, ::8]
+    np.testing.assert_allclose(results["logits_acc"],
+                               (merged == fine)[fine != 255].mean(), rtol=1e-5)
+
+
+def test_metrics_of_a_single_scale_model_in_fit(rng):
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0,),
+                                    trunk_width=0.0625, dropout=0.0)
+    images = _images(rng, 2, 33, 33)
+    labels = _metric_labels(rng, 2, 33, 33)
+    _confident(model, rng, images)
+    model.compile(optimizer=keras.optimizers.SGD(0.0),
+                  metrics=["accuracy"])
+    history = model.fit(images, labels, batch_size=2, epochs=1, verbose=0,
+                        validation_data=(images, labels))
+    pred = model.predict(images, verbose=0)["logits"].argmax(-1)
+    fine = labels[:, ::8, ::8]
+    expected = (pred == fine)[fine != 255].mean()
+    # Learning rate 0 and no dropout: training and validation see the same
+    # predictions.
+    np.testing.assert_allclose(history.history["accuracy"][0], expected,
+                               rtol=1e-5)
+    np.testing.assert_allclose(history.history["val_accuracy"][0], expected,
+                               rtol=1e-5)
+
+
+def test_metrics_survive_save_and_load(rng, tmp_path):
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5), **TINY)
+    images = _images(rng, 2, 33, 33)
+    labels = _metric_labels(rng, 2, 33, 33)
+    _confident(model, rng, images)
+    model.compile(metrics=[keras.metrics.SparseCategoricalAccuracy(name="acc")])
+    expected = model.evaluate(images, labels, verbose=0, return_dict=True)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    results = loaded.evaluate(images, labels, verbose=0, return_dict=True)
+    np.testing.assert_allclose(results["logits_acc"], expected["logits_acc"],
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("metrics, match", [
+    ({"attention": ["accuracy"]}, r"`metrics` must be a list of metrics .*"
+     r"'logits', 'scale_logits_0', 'scale_logits_1'.*\['attention'\]"),
+    ({"logits_": ["accuracy"]}, r"`metrics`.*\['logits_'\]"),
+    ("accuracy", r"`metrics` must be a list of metrics.*metrics='accuracy'"),
+])
+def test_metrics_of_outputs_without_labels_are_refused(metrics, match):
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5), **TINY)
+    with pytest.raises(ValueError, match=match):
+        model.compile(metrics=metrics)

@@ -1,3 +1,6 @@
+import re
+from fractions import Fraction
+
 import keras
 import numpy as np
 import pytest
@@ -17,6 +20,66 @@ def test_scaled_size_is_caffe_interp(n, scale, expected):
     assert scaled_size(n, scale) == expected
     tensor = scaled_size(keras.ops.convert_to_tensor(n), scale)
     assert int(keras.ops.convert_to_numpy(tensor)) == expected
+
+
+# Scales as exact fractions: the reference is Caffe's geometry in integers,
+# floor((n - 1) * p / q) + 1, with no float rounding at all.
+_FRACTIONS = [Fraction(13, 20), Fraction(3, 4), Fraction(1, 2), Fraction(3, 5),
+              Fraction(3, 10), Fraction(13, 10), Fraction(3, 2), Fraction(2),
+              Fraction(1, 3), Fraction(2, 3), Fraction(1, 8), Fraction(11, 20),
+              Fraction(17, 20), Fraction(7, 9), Fraction(1, 100)]
+
+
+def _tensor_path(sizes, scale):
+    sizes = keras.ops.convert_to_tensor(np.asarray(sizes, "int32"))
+    out = scaled_size(sizes, scale)
+    assert keras.backend.standardize_dtype(out.dtype) == "int32"
+    return keras.ops.convert_to_numpy(out)
+
+
+@pytest.mark.parametrize("fraction", _FRACTIONS, ids=str)
+def test_scaled_size_is_exact_for_every_size(fraction):
+    # Both paths, every side up to 20000 px (float32 loses the exact
+    # multiples from about 5000 px on: 5141 at 0.65 is 3342, not 3341).
+    sizes = np.arange(1, 20001)
+    expected = (sizes - 1) * fraction.numerator // fraction.denominator + 1
+    scale = float(fraction)
+    np.testing.assert_array_equal(_tensor_path(sizes, scale), expected)
+    np.testing.assert_array_equal(
+        [scaled_size(int(n), scale) for n in sizes], expected)
+
+
+def test_scaled_size_paths_agree_for_any_scale(rng):
+    # Static sizes (int path: shapes, min_input_size) and dynamic ones
+    # (tensor path: a traced graph, an export) must give one shape.
+    sizes = np.unique(np.concatenate(
+        [np.arange(1, 400), rng.integers(400, 40000, size=1500)]))
+    scales = np.concatenate([rng.uniform(0.01, 2.0, size=40),
+                             np.round(rng.uniform(0.01, 2.0, size=20), 2)])
+    for scale in scales:
+        ints = np.array([scaled_size(int(n), float(scale)) for n in sizes])
+        np.testing.assert_array_equal(_tensor_path(sizes, float(scale)), ints,
+                                      err_msg=f"scale={scale}")
+        # Within one pixel of the real-valued floor((n - 1) * s) + 1.
+        exact = np.floor((sizes - 1) * scale) + 1
+        assert np.all(np.abs(ints - exact) <= 1), scale
+
+
+def test_scaled_size_takes_numpy_integers_as_ints():
+    assert scaled_size(np.int64(321), 0.75) == 241
+    assert type(scaled_size(np.int64(321), 0.75)) is int
+
+
+@pytest.mark.parametrize("scale, shown", [(0.0, "scale=0.0"),
+                                          (-0.5, "scale=-0.5"),
+                                          (1e-9, "scale=1e-09"),
+                                          (float("nan"), "scale=nan"),
+                                          (True, "scale=True"),
+                                          ("0.5", "scale='0.5'")])
+def test_scaled_size_rejects_bad_scales(scale, shown):
+    with pytest.raises(ValueError, match=r"`scale` must be a number >= "
+                       r"0\.001.*" + re.escape(shown)):
+        scaled_size(321, scale)
 
 
 @pytest.mark.parametrize(
