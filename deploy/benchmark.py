@@ -22,6 +22,7 @@ import os
 import sys
 import tempfile
 
+from keras_scaleattn.cli import check_num_threads_flag
 from keras_scaleattn.cli import check_output_file
 from keras_scaleattn.cli import run_script
 from keras_scaleattn.evaluation.report import write_json_atomic
@@ -117,6 +118,7 @@ def _export(model, out_dir, size):
 def main(argv=None):
     args = parse_args(argv)
     # Every flag is checked before the model loads, and named in errors.
+    check_num_threads_flag(args.num_threads)
     check_benchmark_settings(args.size, args.batch, args.repeats,
                              args.warmup, args.num_threads,
                              argument_names=FLAGS)

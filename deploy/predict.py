@@ -26,6 +26,7 @@ import argparse
 import os
 import sys
 
+from keras_scaleattn.cli import check_num_threads_flag
 from keras_scaleattn.cli import run_script
 from keras_scaleattn.data.validation import check_int
 from keras_scaleattn.export.folder_prediction import predict_folder
@@ -41,14 +42,16 @@ def check_flags(args):
     """Raises a `ValueError` naming the flag, before the model loads.
 
     `--alpha` would otherwise fail at the first image (as `alpha`), an
-    `--out-dir` that is a file with the operating system's message, and
-    `--max-size` as `max_size`, "an int or a pair (height, width)".
+    `--out-dir` that is a file with the operating system's message,
+    `--max-size` as `max_size`, "an int or a pair (height, width)", and
+    `--num-threads 0` with the library's "None (LiteRT's default)".
     """
     if not 0.0 <= args.alpha <= 1.0:
         raise ValueError("`--alpha` must be in [0, 1]. "
                          f"Received: --alpha={args.alpha!r}")
     if args.max_size is not None:
         check_int(args.max_size, "--max-size", minimum=1)
+    check_num_threads_flag(args.num_threads)
     if os.path.exists(args.out_dir) and not os.path.isdir(args.out_dir):
         raise ValueError(
             "`--out-dir` must be a directory (created if missing), not a "

@@ -47,6 +47,36 @@ def check_output_file(path, flag):
                          f"Received: {flag}={path!r}")
 
 
+def check_num_threads_flag(num_threads, flag="--num-threads"):
+    """Raises unless a `--num-threads` flag is left out or a positive int.
+
+    The library's `check_num_threads` tells a Python caller to pass None
+    for LiteRT's default; at the command line that means leaving the flag
+    out, which this says instead.
+
+    Args:
+        num_threads: int or None. The parsed flag (None if left out).
+        flag: str. The flag as the user typed it.
+
+    Raises:
+        ValueError: if `num_threads` is below 1; the message names `flag`.
+
+    Example:
+
+    >>> check_num_threads_flag(None), check_num_threads_flag(2)
+    (None, None)
+    >>> try:
+    ...     check_num_threads_flag(0)
+    ... except ValueError as error:
+    ...     print(error)
+    `--num-threads` must be a positive int (leave the flag out for LiteRT's default). Received: --num-threads=0
+    """
+    if num_threads is not None and num_threads < 1:
+        raise ValueError(
+            f"`{flag}` must be a positive int (leave the flag out for "
+            f"LiteRT's default). Received: {flag}={num_threads!r}")
+
+
 def data_error_message(error):
     """The user's message inside a TensorFlow error from the data pipeline.
 

@@ -95,13 +95,17 @@ def main(argv=None):
     import keras
 
     import keras_scaleattn  # noqa: F401  (registers the model's classes)
+    from keras_scaleattn.export.keras_file import load_keras_model
     from keras_scaleattn.export.segmentation_runtime import SegmentationRuntime
     from keras_scaleattn.export.segmentation_runtime import detect_model_kind
 
-    if detect_model_kind(args.model) == "keras":
-        model = keras.models.load_model(args.model)
+    # A truncated, corrupt or non-segmenter file: one line naming --model,
+    # as the deploy scripts say it (run_script prints it, exit 2).
+    if detect_model_kind(args.model, "--model") == "keras":
+        model = load_keras_model(args.model, "--model")
     else:
-        model = SegmentationRuntime(args.model, fit="letterbox")
+        model = SegmentationRuntime(args.model, fit="letterbox",
+                                    argument_names={"path": "--model"})
         print(f"Evaluating the exported {model.kind} model "
               f"({model.metadata.get('precision', 'unknown')} precision).")
     model_classes = (getattr(model, "num_classes", None)

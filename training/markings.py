@@ -65,15 +65,13 @@ def main(argv=None):
     if not variants:
         parser.exit(2, f"error: --runs holds no <variant>/model.keras: {args.runs!r}\n")
 
-    import keras
-
-    import keras_scaleattn  # noqa: F401  (registers the model's classes)
     from keras_scaleattn.data import SYNTHETIC_REGION_NAMES
     from keras_scaleattn.data import synthetic_region_maps
     from keras_scaleattn.data import synthetic_scale_arrays
     from keras_scaleattn.evaluation import accuracy_by_region
     from keras_scaleattn.evaluation import write_json_atomic
     from keras_scaleattn.evaluation import write_text_atomic
+    from keras_scaleattn.export.keras_file import load_keras_model
 
     data = config.data
     split_args = (data.eval_split, data.num_eval_examples, data.image_size,
@@ -82,8 +80,10 @@ def main(argv=None):
     regions = synthetic_region_maps(*split_args)
     results = {}
     for variant in variants:
-        model = keras.models.load_model(
-            os.path.join(args.runs, variant, "model.keras"))
+        # A truncated, corrupt or non-segmenter file: one line naming
+        # --runs and the file (run_script prints it, exit 2).
+        model = load_keras_model(
+            os.path.join(args.runs, variant, "model.keras"), "--runs")
         results[variant] = accuracy_by_region(
             model, images, labels, regions, SYNTHETIC_REGION_NAMES)
     text = markings_markdown(results)

@@ -46,7 +46,7 @@ _EXPORTS = {
     "export_artifacts": "exporter",
     "export_and_check": "exporter",
     "check_export_arguments": "exporter",
-    "load_keras_model": "segmentation_runtime",
+    "load_keras_model": "keras_file",
     "split_image_files": "exporter",
     "FORMATS": "exporter",
     "PARITY_TOLERANCES": "parity",

@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 from keras_scaleattn.evaluation.report import write_json_atomic
+from keras_scaleattn.export.keras_file import load_keras_model
 from keras_scaleattn.export.onnx_export import convert_onnx
 from keras_scaleattn.export.onnx_export import onnx_graph_summary
 from keras_scaleattn.export.onnx_precision import convert_onnx_to_float16
@@ -30,7 +31,6 @@ from keras_scaleattn.export.parity import PARITY_TOLERANCES
 from keras_scaleattn.export.parity import measure_parity
 from keras_scaleattn.export.parity import within_tolerance
 from keras_scaleattn.export.saved_model import export_saved_model
-from keras_scaleattn.export.segmentation_runtime import load_keras_model
 from keras_scaleattn.export.serving import check_class_names
 from keras_scaleattn.export.serving import model_num_classes
 from keras_scaleattn.export.serving import float32_model

@@ -11,11 +11,15 @@ also takes images of any size on models that allow only some sizes
 
 import json
 import os
-import zipfile
 
 import numpy as np
 
 from keras_scaleattn.export.images import prepare_images
+from keras_scaleattn.export.keras_file import DESCRIPTIONS as _DESCRIPTIONS
+from keras_scaleattn.export.keras_file import describe as _describe
+from keras_scaleattn.export.keras_file import load_keras_model
+from keras_scaleattn.export.keras_file import not_a_keras_archive
+from keras_scaleattn.export.keras_file import sniff as _sniff
 from keras_scaleattn.export.letterbox import letterbox_images
 from keras_scaleattn.export.letterbox import letterbox_plan
 from keras_scaleattn.export.letterbox import restore_outputs
@@ -27,21 +31,6 @@ KINDS = ("keras", "saved_model", "tflite", "onnx", "tensorrt")
 FITS = ("exact", "letterbox")
 _EXTENSIONS = {".keras": "keras", ".tflite": "tflite", ".onnx": "onnx",
                ".engine": "tensorrt", ".plan": "tensorrt"}
-_DESCRIPTIONS = {"keras": "a .keras archive (zip)",
-                 "tflite": "a TFLite flatbuffer",
-                 "onnx": "an ONNX model", "tensorrt": "a TensorRT engine",
-                 "saved_model": "a SavedModel directory"}
-
-
-def _sniff(path):
-    """The kind a file's first bytes show, or None."""
-    with open(path, "rb") as f:
-        head = f.read(8)
-    if head.startswith(b"PK\x03\x04"):
-        return "keras"
-    if head[4:8] == b"TFL3":
-        return "tflite"
-    return None
 
 
 def detect_model_kind(path, argument="path"):
@@ -96,7 +85,7 @@ def detect_model_kind(path, argument="path"):
                 f"content match none of them. {received}")
         return sniffed
     if kind == "keras" and sniffed != "keras":
-        raise _not_a_keras_archive(path, argument, sniffed)
+        raise not_a_keras_archive(path, argument, sniffed)
     if kind == "tflite" and sniffed != kind:
         found = (f", it looks like {_DESCRIPTIONS[sniffed]}" if sniffed
                  else " (truncated or another kind of file)")
@@ -139,90 +128,11 @@ def check_num_threads(num_threads, argument="num_threads"):
     return num_threads
 
 
-def _describe(error):
-    """`"Type: message"` on one line (a script prints it as one error line),
-    at most 300 characters of the message."""
-    return f"{type(error).__name__}: {' '.join(str(error).split())[:300]}"
-
-
 def _corrupt(path, kind, error, argument="path"):
     return ValueError(
         f"`{argument}` could not be loaded as {_DESCRIPTIONS[kind]} "
         f"(truncated, corrupt or another kind of file): {_describe(error)}. "
         f"Received: {argument}={path!r}")
-
-
-def _keras_load_error(path, argument, reason):
-    # The one wording of "this file is no loadable Keras model", whichever
-    # check found it (detect_model_kind, load_keras_model).
-    return ValueError(
-        f"`{argument}` could not be loaded as a Keras model (truncated, "
-        f"corrupt or another kind of file): {reason}. "
-        f"Received: {argument}={path!r}")
-
-
-def _not_a_keras_archive(path, argument, sniffed=None):
-    found = (f", it looks like {_DESCRIPTIONS[sniffed]}"
-             if sniffed not in (None, "keras") else "")
-    return _keras_load_error(
-        path, argument, "it is not a .keras archive (a zip file with the "
-        f"model's config and weights){found}")
-
-
-def load_keras_model(path, argument="model_path"):
-    """Loads a trained `.keras` segmenter, with errors that name the file.
-
-    The one loader of `.keras` files in this package: `export_and_check`
-    (`deploy/export.py`) and `SegmentationRuntime` (`deploy/predict.py`,
-    `deploy/benchmark.py`) both use it, so a bad file gets the same
-    message from every script. Keras reports a truncated or corrupt
-    `.keras` file as "File not found" although the file exists; this says
-    what is wrong instead.
-
-    Args:
-        path: str or os.PathLike. A `.keras` file (another file Keras
-            loads, such as `.h5`, is passed to Keras as it is).
-        argument: str. The name errors give the path (a script passes its
-            flag, `"--model"`). Defaults to `"model_path"`.
-
-    Returns:
-        The `keras.Model`, a segmenter (see `serving.check_segmenter`).
-
-    Raises:
-        FileNotFoundError: if `path` does not exist.
-        ValueError: if it is a directory, a `.keras` file that is not a zip
-            archive, a file Keras cannot load ("could not be loaded as a
-            Keras model"), or a Keras model that is not a segmenter.
-    """
-    import keras
-
-    import keras_scaleattn  # noqa: F401  (registers the layers)
-    from keras_scaleattn.export.serving import check_segmenter
-
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(
-            f"`{argument}` does not exist. Received: {argument}={path!r}")
-    if os.path.isdir(path):
-        raise _keras_load_error(path, argument, "it is a directory, not a "
-                                ".keras file")
-    if (path.lower().endswith(".keras")
-            and not zipfile.is_zipfile(path)):
-        raise _not_a_keras_archive(path, argument, _sniff(path))
-    try:
-        model = keras.models.load_model(path)
-    except Exception as error:  # Keras raises many kinds
-        raise _keras_load_error(path, argument, _describe(error)) from error
-    try:
-        return check_segmenter(model)
-    except ValueError:
-        outputs = list(getattr(model, "output_names", None) or [])
-        found = f"a {type(model).__name__}" + (
-            f" with outputs {outputs}" if outputs else "")
-        raise ValueError(
-            f"`{argument}` must be a segmenter, a Keras model with a "
-            "'logits' output (a ScaleAttentionSegmenter). Received: "
-            f"{argument}={path!r}, {found}") from None
 
 
 def _backend_serving_function(model):

@@ -23,6 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_scaleattn.export.keras_file import check_segmenter
 from keras_scaleattn.inference.full_resolution import full_resolution_outputs
 from keras_scaleattn.version import __version__
 
@@ -30,29 +31,6 @@ INPUT_NAME = "images"
 OUTPUT_NAMES = ("class_map", "probabilities", "attention")
 METADATA_KEY = "keras_scaleattn"
 INPUT_DTYPES = ("uint8", "float32")
-
-
-def check_segmenter(model):
-    """Checks that `model` is a Keras model with a `"logits"` output.
-
-    Args:
-        model: a `keras.Model`, normally a `ScaleAttentionSegmenter`.
-
-    Returns:
-        The model.
-
-    Raises:
-        ValueError: if `model` is not a Keras model with dict outputs that
-            include `"logits"`.
-    """
-    names = getattr(model, "output_names", None) or []
-    if not isinstance(model, keras.Model) or "logits" not in names:
-        raise ValueError(
-            "`model` must be a Keras segmenter with a 'logits' output (a "
-            "ScaleAttentionSegmenter). Received: "
-            f"model of type {type(model).__name__} with outputs {list(names)}"
-        )
-    return model
 
 
 def _is_float32_policy(policy):

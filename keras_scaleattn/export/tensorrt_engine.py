@@ -309,6 +309,16 @@ def default_engine_path(onnx_path, precision):
     return os.path.splitext(derived_onnx_path(onnx_path, precision))[0] + ".plan"
 
 
+def _check_onnx_file(onnx_path, argument="onnx_path"):
+    """Raises unless `onnx_path` is an existing file (not a directory)."""
+    received = f"Received: {argument}={onnx_path!r}"
+    if os.path.isdir(onnx_path):
+        raise ValueError(f"`{argument}` is a directory, not an ONNX file "
+                         f"(e.g. model.onnx). {received}")
+    if not os.path.isfile(onnx_path):
+        raise FileNotFoundError(f"`{argument}` does not exist. {received}")
+
+
 def onnx_min_input_size(onnx_path, argument="onnx_path"):
     """The `min_input_size` in an ONNX export's metadata, checking the file.
 
@@ -327,9 +337,9 @@ def onnx_min_input_size(onnx_path, argument="onnx_path"):
 
     Raises:
         FileNotFoundError: if `onnx_path` does not exist.
-        ValueError: if `onnx_path` is not an ONNX model (truncated, corrupt
-            or another kind of file, e.g. a `.tflite`), or its metadata is
-            not JSON.
+        ValueError: if `onnx_path` is a directory or not an ONNX model
+            (truncated, corrupt or another kind of file, e.g. a `.tflite`),
+            or its metadata is not JSON.
     """
     import onnx
 
@@ -337,8 +347,7 @@ def onnx_min_input_size(onnx_path, argument="onnx_path"):
 
     onnx_path = os.fspath(onnx_path)
     received = f"Received: {argument}={onnx_path!r}"
-    if not os.path.isfile(onnx_path):
-        raise FileNotFoundError(f"`{argument}` does not exist. {received}")
+    _check_onnx_file(onnx_path, argument)
     try:
         model = onnx.load(onnx_path, load_external_data=False)
     except Exception as error:  # protobuf's DecodeError, among others
@@ -385,9 +394,7 @@ def onnx_for_plan(onnx_path, plan, representative_images=None):
     path = derived_onnx_path(onnx_path, precision)
     if os.path.exists(path):
         return path
-    if not os.path.isfile(onnx_path):
-        raise FileNotFoundError(
-            f"`onnx_path` does not exist. Received: onnx_path={onnx_path!r}")
+    _check_onnx_file(onnx_path)
     if precision == "float16":
         onnx_precision.save_onnx_atomic(
             onnx_precision.convert_onnx_to_float16(onnx_path), path)
@@ -432,9 +439,7 @@ def build_serialized_engine(onnx_path, profile, precision="float32",
     plan = precision_plan(precision, tensorrt_major_version(trt),
                           strongly_typed)
     onnx_path = os.fspath(onnx_path)
-    if not os.path.isfile(onnx_path):
-        raise FileNotFoundError(
-            f"`onnx_path` does not exist. Received: onnx_path={onnx_path!r}")
+    _check_onnx_file(onnx_path)
     logger = logger or trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     flags = 0

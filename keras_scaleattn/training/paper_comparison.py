@@ -13,8 +13,6 @@ docs/results.md).
 import dataclasses
 import os
 
-import keras
-
 from keras_scaleattn.evaluation.evaluator import evaluate_segmenter
 from keras_scaleattn.evaluation.report import format_markdown_table
 from keras_scaleattn.evaluation.report import write_json_atomic
@@ -228,6 +226,7 @@ def run_comparison(config, out_dir, variants=DEFAULT_VARIANTS,
             single-scale config, or variant folders holding runs of another
             recipe (see above).
     """
+    from keras_scaleattn.export.keras_file import load_keras_model
     from keras_scaleattn.visualization.attention_pictures import (
         write_attention_pictures,
     )
@@ -244,7 +243,8 @@ def run_comparison(config, out_dir, variants=DEFAULT_VARIANTS,
         if os.path.exists(model_path):
             if verbose:
                 print(f"[{variant}] reusing {model_path}")
-            model = keras.models.load_model(model_path)
+            # A truncated, corrupt or non-segmenter file is named as such.
+            model = load_keras_model(model_path, "out_dir")
         else:
             if verbose:
                 print(f"[{variant}] training -> {cfg.runtime.model_dir}")

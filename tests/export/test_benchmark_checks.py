@@ -51,9 +51,12 @@ def test_export_dir_without_artifacts_is_an_error(tiny_model_path, tmp_path):
                          "--warmup=-1"),
     (["--batch", "0"], "`--batch` must be an int >= 1. Received: --batch=0"),
     (["--size", "0"], "`--size` must be an int >= 1. Received: --size=0"),
-    (["--num-threads", "0"], "`--num-threads` must be None (LiteRT's "
-                             "default) or a positive int. Received: "
-                             "--num-threads=0"),
+    (["--num-threads", "0"], "`--num-threads` must be a positive int "
+                             "(leave the flag out for LiteRT's default). "
+                             "Received: --num-threads=0"),
+    (["--num-threads", "-2"], "`--num-threads` must be a positive int "
+                              "(leave the flag out for LiteRT's default). "
+                              "Received: --num-threads=-2"),
     (["--size", "20"], "`--size` must be at least the model's "
                        "min_input_size (33). Received: --size=20"),
 ])

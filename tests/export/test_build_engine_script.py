@@ -51,6 +51,20 @@ def test_script_reports_a_corrupt_onnx_in_one_line(tmp_path, capsys, data):
     assert len(captured.err.splitlines()) == 1
 
 
+def test_script_reports_a_directory_as_not_an_onnx_file(tmp_path, capsys):
+    script = load_script("build_engine")
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    assert run_script(script.main, ["--onnx", str(folder),
+                                    "--print-trtexec"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: `--onnx` is a directory, not an ONNX file (e.g. "
+        f"model.onnx). Received: --onnx={str(folder)!r}\n")
+    with pytest.raises(ValueError, match="^`onnx_path` is a directory, not "
+                                         "an ONNX file"):
+        onnx_min_input_size(folder)
+
+
 def test_script_reports_a_missing_onnx(tmp_path, capsys):
     script = load_script("build_engine")
     missing = str(tmp_path / "nowhere.onnx")

@@ -181,9 +181,12 @@ def _script_error(argv, capsys):
     (["--max-size", "600", "--fit", "exact"],
      "`--max-size` shrinks images only with --fit='letterbox'. Received: "
      "--max-size=600, --fit='exact'"),
-    (["--num-threads", "0"], "`--num-threads` must be None (LiteRT's "
-                             "default) or a positive int. Received: "
-                             "--num-threads=0"),
+    (["--num-threads", "0"], "`--num-threads` must be a positive int "
+                             "(leave the flag out for LiteRT's default). "
+                             "Received: --num-threads=0"),
+    (["--num-threads", "-2"], "`--num-threads` must be a positive int "
+                              "(leave the flag out for LiteRT's default). "
+                              "Received: --num-threads=-2"),
 ])
 def test_predict_script_names_its_flags_before_loading(tmp_path, capsys,
                                                        flags, message):

@@ -275,14 +275,76 @@ def test_crop_sizes_of_the_form_8k_plus_1_are_accepted(tmp_path):
         assert config_from_dict(values).data.crop_size == crop
 
 
+# Sorted ids; image i is 4 + i pixels high, so its height names it.
+PAPER_IDS = [f"2007_{i:06d}" for i in range(8)]
+
+
+def _paper_data_folder(root):
+    """A tiny folder in both paper layouts: VOC 2012 (train_aug list of
+    paths, val list of ids) and PASCAL-Person-Part (list/train.txt,
+    list/val.txt), sharing JPEGImages/; all labels 0."""
+    import numpy as np
+    from PIL import Image
+
+    for folder in ("JPEGImages", "SegmentationClass", "SegmentationClassAug",
+                   "SegmentationPart", "ImageSets/Segmentation", "list"):
+        os.makedirs(os.path.join(root, folder))
+    for i, image_id in enumerate(PAPER_IDS):
+        Image.fromarray(np.full((4 + i, 6, 3), 30 * i, np.uint8)).save(
+            os.path.join(root, "JPEGImages", f"{image_id}.jpg"))
+        for folder in ("SegmentationClass", "SegmentationClassAug",
+                       "SegmentationPart"):
+            Image.fromarray(np.zeros((4 + i, 6), np.uint8)).save(
+                os.path.join(root, folder, f"{image_id}.png"))
+    lists = {
+        "ImageSets/Segmentation/train_aug.txt":
+            "/JPEGImages/{id}.jpg /SegmentationClassAug/{id}.png",
+        "ImageSets/Segmentation/val.txt": "{id}",
+        "list/train.txt": "/JPEGImages/{id}.jpg /SegmentationPart/{id}.png",
+        "list/val.txt": "/JPEGImages/{id}.jpg /SegmentationPart/{id}.png",
+    }
+    for path, line in lists.items():
+        with open(os.path.join(root, path), "w") as f:
+            f.write("".join(line.format(id=i) + "\n" for i in PAPER_IDS))
+    return root
+
+
+def _image_orders(config):
+    """The training and evaluation sources' images, as list positions."""
+    from keras_scaleattn.training.trainer import build_sources
+
+    return [[image.shape[0] - 4 for image, _ in source.as_numpy_iterator()]
+            for source in build_sources(config)]
+
+
 @pytest.mark.parametrize("name", ["voc2012_single", "voc2012_max",
                                   "voc2012_average", "voc2012_attention_3scales",
                                   "person_part_attention"])
-def test_paper_configs_shuffle_the_sorted_image_list(name):
+def test_paper_configs_shuffle_the_sorted_image_list(name, tmp_path):
     # A list sorted by id (VOC: by year) through a 256-image shuffle buffer
-    # alone gives batches of neighbouring ids.
-    config = load_config(os.path.join(CONFIG_DIR, f"{name}.yaml"))
-    assert isinstance(config.data.train_source_kwargs["shuffle_seed"], int)
+    # alone gives batches of neighbouring ids: the paper configs shuffle the
+    # training list once, in a fixed order (train_source_kwargs.shuffle_seed).
+    path = os.path.join(CONFIG_DIR, f"{name}.yaml")
+    data_dir = f"data.data_dir={_paper_data_folder(str(tmp_path / 'data'))}"
+    config = load_config(path, [data_dir])
+    assert config.data.train_source_kwargs == {"shuffle_seed": 0}
+    in_list_order = list(range(len(PAPER_IDS)))
+    train, evaluation = _image_orders(config)
+    assert sorted(train) == in_list_order  # every image, once
+    assert train != in_list_order
+    assert evaluation == in_list_order  # only training is shuffled
+    # The same seed gives the same order; another seed another one.
+    assert _image_orders(load_config(path, [data_dir]))[0] == train
+    other = load_config(path, [data_dir,
+                               "data.train_source_kwargs.shuffle_seed=1"])
+    other_train = _image_orders(other)[0]
+    assert sorted(other_train) == in_list_order and other_train != train
+    # Without shuffle_seed, the training images come in list order.
+    with open(path) as f:
+        values = yaml.safe_load(f)
+    del values["data"]["train_source_kwargs"]["shuffle_seed"]
+    unshuffled = config_from_dict(values, [data_dir])
+    assert _image_orders(unshuffled)[0] == in_list_order
 
 
 def test_background_class(tmp_path):
