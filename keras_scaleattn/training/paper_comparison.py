@@ -203,9 +203,11 @@ def run_comparison(config, out_dir, variants=DEFAULT_VARIANTS,
     trained again (an interrupted comparison resumes; each training run
     itself resumes from its backup), if it was trained with the variant's
     recipe: before any work, every variant folder holding a model or a
-    backup is checked against its config.yaml (`check_reusable_runs`), and
-    a config with fewer than 2 scales is refused for the multi-scale
-    variants (`check_variant_scales`).
+    backup is checked against its config.yaml (`check_reusable_runs`), every
+    `model.keras` to reuse is loaded once (a truncated, corrupt or
+    non-segmenter file is an error before any training), and a config with
+    fewer than 2 scales is refused for the multi-scale variants
+    (`check_variant_scales`).
 
     Args:
         config: `ExperimentConfig`, the shared recipe and dataset.
@@ -223,8 +225,9 @@ def run_comparison(config, out_dir, variants=DEFAULT_VARIANTS,
 
     Raises:
         ValueError: for unknown variants, multi-scale variants of a
-            single-scale config, or variant folders holding runs of another
-            recipe (see above).
+            single-scale config, variant folders holding runs of another
+            recipe or a `model.keras` that cannot be loaded as a segmenter
+            (see above).
     """
     from keras_scaleattn.export.keras_file import load_keras_model
     from keras_scaleattn.visualization.attention_pictures import (
@@ -234,6 +237,14 @@ def run_comparison(config, out_dir, variants=DEFAULT_VARIANTS,
     variants = check_variants(variants)
     check_variant_scales(config, variants)
     check_reusable_runs(config, out_dir, variants)
+    # Every model to reuse is loaded once before any training, so that a bad
+    # file found at its turn does not cost the runs trained before it; it
+    # is loaded again there (holding all of them would hold every VGG-16).
+    for variant in variants:
+        model_dir = variant_config(config, variant, out_dir).runtime.model_dir
+        model_path = os.path.join(model_dir, "model.keras")
+        if os.path.exists(model_path):
+            load_keras_model(model_path, "out_dir")
     os.makedirs(out_dir, exist_ok=True)
     all_results, rows, own_rows = {}, [], []
     for variant in variants:

@@ -118,3 +118,25 @@ def test_comparison_names_a_bad_reused_model(kind, tmp_path,
                        num_pictures=0, verbose=0)
     _assert_names(f"error: {info.value}", kind, "out_dir", path)
     assert not (out / "results.md").exists()
+
+
+def test_comparison_checks_every_reused_model_before_training(
+        tmp_path, segmenter_bytes):
+    # The bad model belongs to the second variant: the first one must not
+    # be trained (and lost) before the error.
+    out = tmp_path / "out"
+    config = tiny_config(tmp_path / "base")
+    path = _bad_model("truncated", out / "max" / "model.keras",
+                      segmenter_bytes)
+    save_config(variant_config(config, "max", out), out / "max" / "config.yaml")
+    trained = []
+
+    def record(cfg):
+        trained.append(cfg.runtime.model_dir)
+        raise AssertionError("trained before the bad model was found")
+
+    with pytest.raises(ValueError) as info:
+        run_comparison(config, out, variants=("single", "max"),
+                       train_fn=record, num_pictures=0, verbose=0)
+    _assert_names(f"error: {info.value}", "truncated", "out_dir", path)
+    assert trained == []
