@@ -63,6 +63,24 @@ def known_values(x):
     return None
 
 
+def score_map_size(scores):
+    """The `(h, w)` of a score map `[B, h, w, C]`, for `subsample_labels`.
+
+    Static ints where the shape knows them, else scalar tensors.
+
+    Example:
+
+    >>> score_map_size(np.zeros((2, 41, 33, 21)))
+    [41, 33]
+    """
+    size = [scores.shape[1], scores.shape[2]]
+    if None in size:
+        dynamic = ops.shape(scores)
+        size = [dynamic[axis] if s is None else s
+                for axis, s in enumerate(size, start=1)]
+    return size
+
+
 def subsample_labels(labels, size):
     """Brings a label map to a score map's size by picking pixels.
 
@@ -155,16 +173,11 @@ class SegmentationCrossEntropy(keras.losses.SparseCategoricalCrossentropy):
         if known is not None and num_classes is not None:
             check_label_values(known, num_classes, self.ignore_label,
                                arg_name="y_true")
-        height, width = y_pred.shape[1], y_pred.shape[2]
-        if height is None or width is None:
-            dynamic = ops.shape(y_pred)
-            height = dynamic[1] if height is None else height
-            width = dynamic[2] if width is None else width
         if num_classes is None:
             bad_images = None
         else:
             bad_images = self._images_with_bad_labels(y_true, num_classes)
-        y_true = subsample_labels(y_true, (height, width))
+        y_true = subsample_labels(y_true, score_map_size(y_pred))
         if bad_images is not None:
             # A valid id in their place: TensorFlow's op would raise on CPU
             # (NaN on GPU) and JAX's one-hot give 0; the loss is NaN below.

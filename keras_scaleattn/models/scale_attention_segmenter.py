@@ -23,6 +23,7 @@ from keras_scaleattn.losses.segmentation_cross_entropy import (
     check_label_values,
 )
 from keras_scaleattn.losses.segmentation_cross_entropy import known_values
+from keras_scaleattn.losses.segmentation_cross_entropy import score_map_size
 from keras_scaleattn.losses.segmentation_cross_entropy import subsample_labels
 
 
@@ -373,13 +374,7 @@ class ScaleAttentionSegmenter(keras.Model):
             labels = y if labels_by_output is None else labels_by_output.get(name)
             if labels is None:
                 continue
-            pred = y_pred[name]
-            size = [pred.shape[1], pred.shape[2]]
-            if None in size:
-                dynamic = keras.ops.shape(pred)
-                size = [dynamic[i + 1] if s is None else s
-                        for i, s in enumerate(size)]
-            labels = subsample_labels(labels, size)
+            labels = subsample_labels(labels, score_map_size(y_pred[name]))
             valid = keras.ops.not_equal(labels, IGNORE_LABEL)
             y_true[name] = keras.ops.where(valid, labels, 0)
             weights[name] = keras.ops.cast(valid, "float32")

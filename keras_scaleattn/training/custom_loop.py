@@ -30,13 +30,8 @@ from keras import ops
 
 from keras_scaleattn.losses.segmentation_cross_entropy import IGNORE_LABEL
 from keras_scaleattn.losses.segmentation_cross_entropy import SegmentationCrossEntropy
+from keras_scaleattn.losses.segmentation_cross_entropy import score_map_size
 from keras_scaleattn.losses.segmentation_cross_entropy import subsample_labels
-
-
-def _map_size(logits):
-    static = logits.shape[1:3]
-    dynamic = ops.shape(logits)[1:3]
-    return [s if s is not None else d for s, d in zip(static, dynamic)]
 
 
 def labelled_pixel_counts(labels, outputs, names, ignore_label=IGNORE_LABEL):
@@ -48,8 +43,8 @@ def labelled_pixel_counts(labels, outputs, names, ignore_label=IGNORE_LABEL):
     """
     counts = []
     for name in names:
-        valid = ops.not_equal(
-            subsample_labels(labels, _map_size(outputs[name])), ignore_label)
+        labels_here = subsample_labels(labels, score_map_size(outputs[name]))
+        valid = ops.not_equal(labels_here, ignore_label)
         counts.append(ops.sum(ops.cast(valid, "float32")))
     counts = ops.stack(counts)
     context = tf.distribute.get_replica_context()
