@@ -105,6 +105,36 @@ def evaluation_size(size, min_size=1, step=OUTPUT_STRIDE):
     return padded_size(ops.maximum(size, min_size), step)
 
 
+def model_evaluation_size(model, height, width):
+    """The `(H, W)` that `model`'s full-resolution pass pads an image to.
+
+    `evaluation_size` of each side with the model's `min_input_size` and
+    `alignment_step(model.scales)`: what evaluation, the exported graphs
+    and the validation losses pad to.
+
+    Args:
+        model: a segmenter (`min_input_size` and `scales`; a model without
+            them is taken as single-scale, with no minimum size).
+        height: int or integer tensor.
+        width: int or integer tensor.
+
+    Returns:
+        pair of ints (or integer tensors).
+
+    Example:
+
+    >>> from keras_scaleattn import ScaleAttentionSegmenter
+    >>> model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5),
+    ...                                 trunk_width=0.0625)
+    >>> model_evaluation_size(model, 40, 70)
+    (49, 81)
+    """
+    min_size = getattr(model, "min_input_size", 1)
+    step = alignment_step(getattr(model, "scales", (1.0,)))
+    return (evaluation_size(height, min_size, step),
+            evaluation_size(width, min_size, step))
+
+
 def pad_images(images, size):
     """Pads `[B, H, W, 3]` RGB images at the bottom and right to `size`
     (height, width) with the mean colour (zero after preprocessing)."""
@@ -160,10 +190,7 @@ def full_resolution_outputs(model, images, flip=False, scale_logits=False):
         )
     images = ops.cast(images, "float32")
     height, width = _hw(images)
-    min_size = getattr(model, "min_input_size", 1)
-    step = alignment_step(getattr(model, "scales", (1.0,)))
-    size = (evaluation_size(height, min_size, step),
-            evaluation_size(width, min_size, step))
+    size = model_evaluation_size(model, height, width)
     padded = pad_images(images, size)
 
     def run(batch):

@@ -5,8 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_scaleattn.data.constants import IGNORE_LABEL
-from keras_scaleattn.inference.full_resolution import alignment_step
-from keras_scaleattn.inference.full_resolution import evaluation_size
+from keras_scaleattn.inference.full_resolution import model_evaluation_size
 from keras_scaleattn.inference.full_resolution import pad_images
 from keras_scaleattn.losses.segmentation_cross_entropy import SegmentationCrossEntropy
 
@@ -34,10 +33,7 @@ def evaluate_losses(model, dataset, loss_weights):
     def losses(images, labels):
         images = ops.cast(images, "float32")
         height, width = tf.shape(images)[1], tf.shape(images)[2]
-        min_size = model.min_input_size
-        step = alignment_step(model.scales)
-        size = (evaluation_size(height, min_size, step),
-                evaluation_size(width, min_size, step))
+        size = model_evaluation_size(model, height, width)
         images = pad_images(images, size)
         label_pad = [[0, 0], [0, size[0] - height], [0, size[1] - width]]
         label_pad += [[0, 0]] * (len(labels.shape) - 3)
