@@ -10,24 +10,25 @@ from keras_scaleattn.inference.full_resolution import pad_images
 from keras_scaleattn.losses.segmentation_cross_entropy import SegmentationCrossEntropy
 
 
-def evaluate_losses(model, dataset, loss_weights):
-    """Mean losses of `model` over `dataset`, named as `fit` names them.
+def validation_loss_function(model, loss_weights):
+    """The compiled function `evaluate_losses` runs on each batch.
 
-    Each batch is padded at the bottom and right to the evaluation size (the
-    next `m k + 1` of `alignment_step`, at least `model.min_input_size`: images with the mean
-    colour, labels with the ignore label), where the score maps' pixels sit
-    on every 8th label pixel, as in training crops and evaluation.
+    One `tf.function` with `reduce_retracing=True`: after the first two
+    batch shapes it traces once for any height and width, so evaluation
+    images of many sizes (PASCAL VOC's) cost two traces, not one per size.
+    Build it once and pass it to every `evaluate_losses` call (as
+    `ValidationLosses` does), or each call traces the model again.
 
     Args:
         model: a `ScaleAttentionSegmenter`.
-        dataset: `tf.data.Dataset` of `(images, labels)` batches, any size.
         loss_weights: dict `output name -> weight` of the supervised outputs.
 
     Returns:
-        dict: `"val_loss"` (the weighted sum) and `"val_{name}_loss"` per
-        output, each the mean over the batches of `SegmentationCrossEntropy`.
+        `tf.function` of `(images, labels)` returning a dict `"loss"` (the
+        weighted sum) and `"{name}_loss"` per output.
     """
     mean_loss = SegmentationCrossEntropy()
+    loss_weights = dict(loss_weights)
 
     @tf.function(reduce_retracing=True)
     def losses(images, labels):
@@ -45,9 +46,34 @@ def evaluate_losses(model, dataset, loss_weights):
                     for name in loss_weights)
         return {"loss": total, **parts}
 
+    return losses
+
+
+def evaluate_losses(model, dataset, loss_weights, loss_function=None):
+    """Mean losses of `model` over `dataset`, named as `fit` names them.
+
+    Each batch is padded at the bottom and right to the evaluation size (the
+    next `m k + 1` of `alignment_step`, at least `model.min_input_size`: images with the mean
+    colour, labels with the ignore label), where the score maps' pixels sit
+    on every 8th label pixel, as in training crops and evaluation.
+
+    Args:
+        model: a `ScaleAttentionSegmenter`.
+        dataset: `tf.data.Dataset` of `(images, labels)` batches, any size.
+        loss_weights: dict `output name -> weight` of the supervised outputs.
+        loss_function: the result of `validation_loss_function(model,
+            loss_weights)`, to reuse its traces over several calls. Defaults
+            to None (built for this call).
+
+    Returns:
+        dict: `"val_loss"` (the weighted sum) and `"val_{name}_loss"` per
+        output, each the mean over the batches of `SegmentationCrossEntropy`.
+    """
+    if loss_function is None:
+        loss_function = validation_loss_function(model, loss_weights)
     sums, count = {}, 0
     for images, labels in dataset:
-        for key, value in losses(images, labels).items():
+        for key, value in loss_function(images, labels).items():
             sums[key] = sums.get(key, 0.0) + float(value)
         count += 1
     return {f"val_{key}": value / max(count, 1) for key, value in sums.items()}
@@ -81,7 +107,17 @@ class ValidationLosses(keras.callbacks.Callback):
         super().__init__()
         self.dataset = dataset
         self.loss_weights = dict(loss_weights)
+        # Built at the first epoch end and kept: a new tf.function per epoch
+        # would trace the model again at every epoch.
+        self._loss_function = None
+        self._loss_function_model = None
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs.update(evaluate_losses(self.model, self.dataset, self.loss_weights))
+        if logs is None:
+            return
+        if self._loss_function_model is not self.model:
+            self._loss_function = validation_loss_function(
+                self.model, self.loss_weights)
+            self._loss_function_model = self.model
+        logs.update(evaluate_losses(self.model, self.dataset, self.loss_weights,
+                                    loss_function=self._loss_function))

@@ -53,3 +53,41 @@ def test_losses_match_the_padded_reference(rng, height, width, size):
         assert got[f"val_{name}_loss"] == pytest.approx(value, rel=1e-4)
     total = sum(weights[name] * value for name, value in parts.items())
     assert got["val_loss"] == pytest.approx(total, rel=1e-4)
+
+
+def test_callback_traces_the_model_once_for_every_epoch_and_size(rng, monkeypatch):
+    """Evaluation images of many sizes over many epochs: the callback keeps
+    one compiled function, which traces twice (the first shape, then one
+    relaxed trace for any size), not once per epoch and size."""
+    from keras_scaleattn.training import validation_losses
+
+    traces = []
+    size_of = validation_losses.model_evaluation_size
+
+    def counting_size(*args):  # runs once per trace, in Python
+        traces.append(args[1:])
+        return size_of(*args)
+
+    monkeypatch.setattr(validation_losses, "model_evaluation_size", counting_size)
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5),
+                                    trunk_width=0.0625, attention_filters=8,
+                                    dropout=0.0)
+    batches = []
+    for height, width in [(33, 33), (40, 36), (50, 41), (35, 60)]:
+        images = rng.uniform(0, 255, (1, height, width, 3)).astype("float32")
+        labels = rng.integers(0, 3, (1, height, width)).astype("int32")
+        batches.append((images, labels))
+    dataset = tf.data.Dataset.from_generator(
+        lambda: iter(batches),
+        output_signature=(tf.TensorSpec([1, None, None, 3], tf.float32),
+                          tf.TensorSpec([1, None, None], tf.int32)))
+    weights = {"logits": 1.0, "scale_logits_0": 1.0, "scale_logits_1": 1.0}
+    callback = validation_losses.ValidationLosses(dataset, weights)
+    callback.set_model(model)
+    logs = [{} for _ in range(3)]
+    for epoch, epoch_logs in enumerate(logs):
+        callback.on_epoch_end(epoch, epoch_logs)
+    assert len(traces) <= 2, traces
+    expected = evaluate_losses(model, dataset, weights)
+    for epoch_logs in logs:
+        assert epoch_logs == pytest.approx(expected, rel=1e-5)
