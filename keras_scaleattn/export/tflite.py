@@ -21,6 +21,7 @@ TF 2.21 and ai-edge-litert 2.3.0):
 """
 
 import collections
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -355,7 +356,13 @@ def convert_tflite(model, quantization="float32", image_size=None,
         converter.representative_dataset = representative_dataset
         converter.target_spec.supported_ops = [
             tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    data = converter.convert()
+    with warnings.catch_warnings():
+        # TF's own int8 calibrator builds a `tf.lite.Interpreter`, whose
+        # deprecation warning (use ai_edge_litert) is not ours to act on:
+        # this package runs TFLite models with ai_edge_litert.
+        warnings.filterwarnings("ignore", message=r"(?s).*tf\.lite\.Interpreter is deprecated",
+                                category=UserWarning)
+        data = converter.convert()
     if size is not None:
         counts = tflite_operator_counts(data)
         left = {op: counts[op] for op in DILATION_OPS if counts[op]}

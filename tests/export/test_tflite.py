@@ -2,6 +2,7 @@
 
 import collections
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -143,3 +144,17 @@ def test_bad_arguments(tiny_model):
         convert_tflite(tiny_model, image_size=32)
     with pytest.raises(ValueError, match="image_size"):
         convert_tflite(tiny_model, image_size=(41, 41, 3))
+
+
+def test_int8_conversion_hides_tfs_own_interpreter_deprecation(
+        tiny_model, calibration_images):
+    # TF's int8 calibrator builds a tf.lite.Interpreter and warns that it is
+    # deprecated; the package runs TFLite with ai_edge_litert, so a user
+    # exporting has nothing to change and should not see it.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = convert_tflite(tiny_model, "int8",
+                              representative_images=calibration_images[:2])
+    assert data[4:8] == b"TFL3"
+    messages = [str(w.message) for w in caught]
+    assert not [m for m in messages if "Interpreter is deprecated" in m], messages
