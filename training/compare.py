@@ -19,7 +19,10 @@ config is refused for them); the variants without E-Supv reset
 With `--seeds 0,1,2` it runs the comparison once per training seed (in
 `<out-dir>/seed_<N>/`) and writes `summary.md` / `summary.json`: each
 variant's mIoU per seed with its mean, min and max, since one run is rarely
-enough to rank the merges (docs/results.md).
+enough to rank the merges (docs/results.md); with attention + E-Supv among
+the variants, also its difference with each other one, paired by seed, with
+a 95% interval (`paired_differences.json`, and a second table in
+`summary.md`).
 """
 
 import argparse
@@ -70,7 +73,7 @@ def main(argv=None):
                           size_thresholds=thresholds,
                           num_pictures=args.pictures)
     print(f"Wrote {args.out_dir}/seed_<N>/ and {args.out_dir}/summary.md, "
-          "summary.json")
+          "summary.json (and paired_differences.json with attention + E-Supv)")
     return 0
 
 

@@ -13,6 +13,9 @@ docs/results.md).
 import dataclasses
 import os
 
+import numpy as np
+from scipy import stats
+
 from keras_scaleattn.evaluation.evaluator import evaluate_segmenter
 from keras_scaleattn.evaluation.report import format_markdown_table
 from keras_scaleattn.evaluation.report import write_json_atomic
@@ -329,6 +332,80 @@ def seeds_markdown(results_by_seed):
                                  row_header="merge (mIoU %)")
 
 
+PAIRED_COLUMNS = ("mean difference", "std", "95% CI low", "95% CI high",
+                  "seeds better")
+
+
+def paired_differences(results_by_seed, reference="attention_esupv"):
+    """How much one variant beats each other one, seed by seed.
+
+    The runs of one seed share the data, the recipe and the initialisation
+    seed, so the difference of two variants' mIoU is taken within each seed
+    and summarised over the seeds: its mean, its standard deviation (n - 1)
+    and a 95% confidence interval of the mean from Student's t with n - 1
+    degrees of freedom (`scipy.stats.t`), which assumes the per-seed
+    differences are roughly normal; with a handful of seeds read it as a
+    rough guide. An interval that holds 0 means the seeds do not rank the two.
+
+    Args:
+        results_by_seed: dict seed -> `run_comparison` results (variant ->
+            evaluation results); every seed must hold the same variants.
+        reference: str. The variant compared with each other one. Defaults
+            to `"attention_esupv"`, the paper's model.
+
+    Returns:
+        list of `(other variant's label, {"mean difference", "std",
+        "95% CI low", "95% CI high", "seeds better"})`, in mIoU points,
+        reference minus other; `"seeds better"` is `"k/n"`, the seeds where
+        the reference is higher. `std` and the interval are None for one
+        seed.
+
+    Raises:
+        ValueError: if `reference` is not among the variants.
+
+    Example:
+
+    >>> results = {0: {"max": {"miou": 0.80}, "attention_esupv": {"miou": 0.82}},
+    ...            1: {"max": {"miou": 0.78}, "attention_esupv": {"miou": 0.81}}}
+    >>> row = dict(paired_differences(results))["max"]
+    >>> round(row["mean difference"], 2), row["seeds better"]
+    (2.5, '2/2')
+    """
+    seeds = list(results_by_seed)
+    variants = list(results_by_seed[seeds[0]])
+    if reference not in variants:
+        raise ValueError(
+            f"`reference` must be one of the compared variants {variants}. "
+            f"Received: reference={reference!r}"
+        )
+    miou = {v: np.array([100 * results_by_seed[s][v]["miou"] for s in seeds])
+            for v in variants}
+    rows = []
+    for variant in variants:
+        if variant == reference:
+            continue
+        diff = miou[reference] - miou[variant]
+        n = len(diff)
+        row = {"mean difference": float(diff.mean()), "std": None,
+               "95% CI low": None, "95% CI high": None,
+               "seeds better": f"{int((diff > 0).sum())}/{n}"}
+        if n > 1:
+            std = float(diff.std(ddof=1))
+            half = float(stats.t.ppf(0.975, n - 1)) * std / np.sqrt(n)
+            row.update({"std": std,
+                        "95% CI low": row["mean difference"] - half,
+                        "95% CI high": row["mean difference"] + half})
+        rows.append((VARIANTS[variant][0], row))
+    return rows
+
+
+def paired_markdown(results_by_seed, reference="attention_esupv"):
+    """`paired_differences` as a Markdown table."""
+    return format_markdown_table(
+        paired_differences(results_by_seed, reference), PAIRED_COLUMNS,
+        row_header=f"{VARIANTS[reference][0]} minus (mIoU points)")
+
+
 def run_seeded_comparison(config, out_dir, seeds, variants=DEFAULT_VARIANTS,
                           size_thresholds=(32**2, 96**2), num_pictures=4,
                           train_fn=train, verbose=1):
@@ -339,7 +416,9 @@ def run_seeded_comparison(config, out_dir, seeds, variants=DEFAULT_VARIANTS,
     `<out_dir>/seed_<s>/`,
     so a finished seed is reused and an interrupted one resumes.
     `<out_dir>/summary.md` and `summary.json` hold each variant's mIoU per
-    seed with its mean, min and max.
+    seed with its mean, min and max; when `"attention_esupv"` is among
+    several variants, `summary.md` adds and `paired_differences.json` holds
+    its paired difference with each other variant (`paired_differences`).
 
     Args:
         config: `ExperimentConfig`, the shared recipe and dataset.
@@ -377,6 +456,12 @@ def run_seeded_comparison(config, out_dir, seeds, variants=DEFAULT_VARIANTS,
             train_fn=train_fn, verbose=verbose)
     table = seeds_markdown(results_by_seed)
     summary = {label: row for label, row in seeds_summary(results_by_seed)}
+    if "attention_esupv" in variants and len(variants) > 1:
+        table += "\n" + paired_markdown(results_by_seed)
+        paired = {label: row
+                  for label, row in paired_differences(results_by_seed)}
+        write_json_atomic(os.path.join(out_dir, "paired_differences.json"),
+                          paired)
     write_json_atomic(os.path.join(out_dir, "summary.json"), summary)
     write_text_atomic(os.path.join(out_dir, "summary.md"), table + "\n")
     if verbose:

@@ -13,6 +13,8 @@ from keras_scaleattn.training.paper_comparison import check_seeds
 from keras_scaleattn.training.paper_comparison import check_variants
 from keras_scaleattn.training.paper_comparison import run_comparison
 from keras_scaleattn.training.paper_comparison import run_seeded_comparison
+from keras_scaleattn.training.paper_comparison import paired_differences
+from keras_scaleattn.training.paper_comparison import paired_markdown
 from keras_scaleattn.training.paper_comparison import seeds_markdown
 from keras_scaleattn.training.paper_comparison import seeds_summary
 from keras_scaleattn.training.paper_comparison import variant_config
@@ -69,6 +71,38 @@ def test_seeds_summary_mean_min_max():
     assert "| attention + E-Supv | 84.00 | 75.00 | 83.00 | 80.67 | 75.00 | 84.00 |" in table
 
 
+def test_paired_differences_against_a_hand_computed_t_interval():
+    # docs/results.md, the six runs: attention + E-Supv and max + E-Supv.
+    att = [84.09, 83.76, 81.21, 79.16, 83.02, 75.52]
+    mx = [82.57, 82.60, 80.87, 79.63, 82.95, 81.44]
+    results = {seed: {"max_esupv": {"miou": m / 100},
+                      "attention_esupv": {"miou": a / 100}}
+               for seed, (a, m) in enumerate(zip(att, mx))}
+    row = dict(paired_differences(results))["max + E-Supv"]
+    diff = [a - m for a, m in zip(att, mx)]
+    mean = sum(diff) / 6
+    std = (sum((d - mean) ** 2 for d in diff) / 5) ** 0.5
+    half = 2.570581836 * std / 6 ** 0.5  # Student's t, 0.975, 5 d.o.f.
+    assert row["mean difference"] == pytest.approx(mean)
+    assert row["std"] == pytest.approx(std)
+    assert row["95% CI low"] == pytest.approx(mean - half)
+    assert row["95% CI high"] == pytest.approx(mean + half)
+    assert row["seeds better"] == "4/6"
+    table = paired_markdown(results)
+    assert "| attention + E-Supv minus (mIoU points) | mean difference |" in table
+    assert f"| max + E-Supv | {mean:.2f} | {std:.2f} |" in table
+
+
+def test_paired_differences_one_seed_and_a_missing_reference():
+    results = {0: {"single": {"miou": 0.6}, "attention_esupv": {"miou": 0.8}}}
+    row = dict(paired_differences(results))["single scale"]
+    assert row["mean difference"] == pytest.approx(20.0)
+    assert row["std"] is None and row["95% CI low"] is None
+    assert row["seeds better"] == "1/1"
+    with pytest.raises(ValueError, match="reference.*'average'"):
+        paired_differences(results, reference="average")
+
+
 @pytest.mark.parametrize("seeds", [[], [1, 1], [-1], ["0"], [True]])
 def test_bad_seeds(seeds):
     with pytest.raises(ValueError, match="seeds"):
@@ -93,7 +127,8 @@ def test_seeded_comparison_runs_each_seed_and_summarises(tmp_path):
     config = tiny_config(tmp_path / "base")
     out = tmp_path / "seeded"
     results = run_seeded_comparison(config, out, seeds=(0, 1),
-                                    variants=("single",), num_pictures=0,
+                                    variants=("single", "attention_esupv"),
+                                    num_pictures=0,
                                     size_thresholds=(100, 400), verbose=0)
     assert set(results) == {0, 1}
     weights = []
@@ -109,13 +144,20 @@ def test_seeded_comparison_runs_each_seed_and_summarises(tmp_path):
     assert row["seed 0"] == pytest.approx(values[0])
     assert row["mean"] == pytest.approx(sum(values) / 2)
     assert "| single scale |" in (out / "summary.md").read_text()
+    paired = json.loads((out / "paired_differences.json").read_text())
+    att = [100 * results[s]["attention_esupv"]["miou"] for s in (0, 1)]
+    assert paired["single scale"]["mean difference"] == pytest.approx(
+        (att[0] - values[0] + att[1] - values[1]) / 2)
+    assert "| attention + E-Supv minus (mIoU points) |" in (
+        out / "summary.md").read_text()
 
     # A second run reuses every seed's trained model.
     def refuse(_):
         raise AssertionError("trained again")
 
     again = run_seeded_comparison(config, out, seeds=(0, 1),
-                                  variants=("single",), num_pictures=0,
+                                  variants=("single", "attention_esupv"),
+                                  num_pictures=0,
                                   size_thresholds=(100, 400), train_fn=refuse,
                                   verbose=0)
     assert again[1]["single"]["miou"] == pytest.approx(results[1]["single"]["miou"])
