@@ -9,6 +9,7 @@ from keras_scaleattn.evaluation.confusion_matrix import (
 )
 from keras_scaleattn.evaluation.object_size import ObjectSizeMIoU
 from keras_scaleattn.evaluation.scale_scores_by_size import ScaleScoresBySize
+from keras_scaleattn.inference.compiled import compile_model_function
 from keras_scaleattn.inference.full_resolution import full_resolution_outputs
 from keras_scaleattn.models.scale_attention_segmenter import scale_output_name
 
@@ -29,28 +30,7 @@ def compiled_full_resolution(model, flip=False, scale_logits=False):
         return full_resolution_outputs(model, images, flip=flip,
                                        scale_logits=scale_logits)
 
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        # One trace serves every image size (reduce_retracing).
-        return tf.function(run, reduce_retracing=True)
-    if backend == "jax":
-        import jax
-
-        # Stateless call: jax needs the variables passed explicitly.
-        variables = ([v.value for v in model.trainable_variables],
-                     [v.value for v in model.non_trainable_variables])
-
-        @jax.jit
-        def stateless(trainable, non_trainable, images):
-            mapping = list(zip(model.trainable_variables, trainable)) + list(
-                zip(model.non_trainable_variables, non_trainable))
-            with keras.StatelessScope(state_mapping=mapping):
-                return run(images)
-
-        return lambda images: stateless(*variables, images)
-    return run
+    return compile_model_function(model, run)
 
 
 def _runtime_predict(runtime, flip):

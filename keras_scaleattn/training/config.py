@@ -31,6 +31,7 @@ from typing import List
 from typing import Optional
 from typing import Union
 
+import keras
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -231,11 +232,13 @@ class RuntimeConfig:
             `backup/`, `logs/`, `model.keras`.
         strategy: str. `"auto"` (MirroredStrategy over the local GPUs if
             there are several, else the default strategy), `"default"`,
-            `"mirrored"` or `"multi_worker"` (from `TF_CONFIG`).
+            `"mirrored"` or `"multi_worker"` (from `TF_CONFIG`). Under a
+            backend other than TensorFlow only `"auto"` and `"default"`
+            (both one device).
         training_loop: str. `"fit"` (`model.fit`), `"custom"` (the package's
             `strategy.run` loop) or `"auto"`: custom for multi-worker (Keras
             3's `fit` is broken there) and for gradient accumulation over
-            several replicas, fit otherwise.
+            several replicas, fit otherwise. `"custom"` needs TensorFlow.
         seed: int. Seed of the weight initialisation and dropout.
         checkpoint_every_epochs: int. Epochs between model checkpoints
             (`checkpoints/epoch-NNNN.keras`); 0 disables them.
@@ -604,6 +607,19 @@ def validate_config(config):
         _fail("runtime.training_loop", run.training_loop,
               "cannot be 'fit' with runtime.strategy='multi_worker' (Keras 3's "
               "fit is broken under MultiWorkerMirroredStrategy, keras #20585)")
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        # tf.distribute and the custom loop (a tf.function) need TensorFlow
+        # tensors; on JAX the trainer runs `model.fit` on one device.
+        if run.strategy not in ("auto", "default"):
+            _fail("runtime.strategy", run.strategy,
+                  f"must be 'auto' or 'default' (one device) under "
+                  f"KERAS_BACKEND={backend!r}: the tf.distribute strategies "
+                  "need KERAS_BACKEND=tensorflow")
+        if run.training_loop == "custom":
+            _fail("runtime.training_loop", run.training_loop,
+                  f"must be 'auto' or 'fit' under KERAS_BACKEND={backend!r}: "
+                  "the custom loop needs KERAS_BACKEND=tensorflow")
     for key in ("checkpoint_every_epochs", "keep_checkpoints",
                 "attention_image_every_epochs", "validation_steps"):
         _non_negative(f"runtime.{key}", getattr(run, key))

@@ -1,7 +1,8 @@
 """The `tf.distribute` strategy named by `runtime.strategy`.
 
 - `"auto"`: `MirroredStrategy` over the local GPUs when there are two or
-  more, else the default (single-device) strategy.
+  more (on the TensorFlow backend), else the default (single-device)
+  strategy.
 - `"default"`: the default strategy (one device).
 - `"mirrored"`: `MirroredStrategy` over the local GPUs (or the CPU).
 - `"multi_worker"`: `MultiWorkerMirroredStrategy`, cluster from `TF_CONFIG`.
@@ -12,6 +13,7 @@
 import json
 import os
 
+import keras
 import tensorflow as tf
 
 from keras_scaleattn.training.config import STRATEGIES
@@ -53,7 +55,8 @@ def make_strategy(name="auto"):
         )
     if name == "auto":
         gpus = tf.config.list_logical_devices("GPU")
-        name = "mirrored" if len(gpus) > 1 else "default"
+        several = len(gpus) > 1 and keras.backend.backend() == "tensorflow"
+        name = "mirrored" if several else "default"
     if name == "default":
         return tf.distribute.get_strategy()
     if name not in _STRATEGIES:

@@ -1,10 +1,11 @@
 """Validation losses at every epoch end, on this process only."""
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from keras_scaleattn.data.constants import IGNORE_LABEL
+from keras_scaleattn.inference.compiled import compile_model_function
+from keras_scaleattn.inference.full_resolution import image_height_width
 from keras_scaleattn.inference.full_resolution import model_evaluation_size
 from keras_scaleattn.inference.full_resolution import pad_images
 from keras_scaleattn.losses.segmentation_cross_entropy import SegmentationCrossEntropy
@@ -13,9 +14,11 @@ from keras_scaleattn.losses.segmentation_cross_entropy import SegmentationCrossE
 def validation_loss_function(model, loss_weights):
     """The compiled function `evaluate_losses` runs on each batch.
 
-    One `tf.function` with `reduce_retracing=True`: after the first two
-    batch shapes it traces once for any height and width, so evaluation
-    images of many sizes (PASCAL VOC's) cost two traces, not one per size.
+    Compiled for the backend by `compile_model_function`: on TensorFlow one
+    `tf.function` that, after the first two batch shapes, traces once for
+    any height and width (evaluation images of many sizes, as PASCAL VOC's,
+    cost two traces, not one per size); on JAX a `jax.jit` that reads the
+    model's current weights at each call and compiles once per padded size.
     Build it once and pass it to every `evaluate_losses` call (as
     `ValidationLosses` does), or each call traces the model again.
 
@@ -24,21 +27,20 @@ def validation_loss_function(model, loss_weights):
         loss_weights: dict `output name -> weight` of the supervised outputs.
 
     Returns:
-        `tf.function` of `(images, labels)` returning a dict `"loss"` (the
+        callable of `(images, labels)` returning a dict `"loss"` (the
         weighted sum) and `"{name}_loss"` per output.
     """
     mean_loss = SegmentationCrossEntropy()
     loss_weights = dict(loss_weights)
 
-    @tf.function(reduce_retracing=True)
     def losses(images, labels):
         images = ops.cast(images, "float32")
-        height, width = tf.shape(images)[1], tf.shape(images)[2]
+        height, width = image_height_width(images)
         size = model_evaluation_size(model, height, width)
         images = pad_images(images, size)
         label_pad = [[0, 0], [0, size[0] - height], [0, size[1] - width]]
         label_pad += [[0, 0]] * (len(labels.shape) - 3)
-        labels = tf.pad(labels, label_pad, constant_values=IGNORE_LABEL)
+        labels = ops.pad(labels, label_pad, constant_values=IGNORE_LABEL)
         outputs = model(images, training=False)
         parts = {f"{name}_loss": ops.cast(mean_loss(labels, outputs[name]), "float32")
                  for name in loss_weights}
@@ -46,7 +48,7 @@ def validation_loss_function(model, loss_weights):
                     for name in loss_weights)
         return {"loss": total, **parts}
 
-    return losses
+    return compile_model_function(model, losses)
 
 
 def evaluate_losses(model, dataset, loss_weights, loss_function=None):
@@ -71,6 +73,8 @@ def evaluate_losses(model, dataset, loss_weights, loss_function=None):
     """
     if loss_function is None:
         loss_function = validation_loss_function(model, loss_weights)
+    if keras.backend.backend() != "tensorflow":
+        dataset = dataset.as_numpy_iterator()
     sums, count = {}, 0
     for images, labels in dataset:
         for key, value in loss_function(images, labels).items():

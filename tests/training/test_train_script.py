@@ -77,3 +77,36 @@ def test_bad_command_lines_exit_with_a_message(args, words):
     for word in words:
         assert word in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_train_script_under_jax(tmp_path):
+    # The fit loop on one device, with the validation losses (compiled with
+    # jax.jit), TensorBoard and the attention images; the saved model loads
+    # on TensorFlow.
+    model_dir = tmp_path / "run"
+    result = run_python(["training/train.py", "--config", CONFIG, *TINY_OVERRIDES,
+                         f"runtime.model_dir={model_dir}"],
+                        timeout=480, KERAS_BACKEND="jax")
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "Epoch 2/2" in result.stdout
+    assert "val_loss" in result.stdout
+    assert "epoch_loss" in _tags(model_dir / "logs" / "validation")
+    assert _tags(model_dir / "logs" / "attention") == {"attention"}
+    reload = run_python(["-c", _RELOAD, str(model_dir / "model.keras")], timeout=300)
+    assert reload.returncode == 0, reload.stderr[-4000:]
+    assert reload.stdout.split()[1] == "2"
+
+
+@pytest.mark.parametrize("override, key", [
+    ("runtime.strategy=mirrored", "runtime.strategy"),
+    ("runtime.training_loop=custom", "runtime.training_loop"),
+])
+def test_tensorflow_only_settings_are_refused_under_jax(tmp_path, override, key):
+    result = run_python(["training/train.py", "--config", CONFIG, "--dry-run",
+                         f"runtime.model_dir={tmp_path / 'run'}", override],
+                        timeout=300, KERAS_BACKEND="jax")
+    assert result.returncode == 2
+    assert key in result.stderr and "KERAS_BACKEND='jax'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()

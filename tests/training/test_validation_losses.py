@@ -1,6 +1,7 @@
 """Validation losses: the model at the evaluation geometry (16k + 1 sides
 for scales {1, 0.5}, see `alignment_step`)."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -57,8 +58,9 @@ def test_losses_match_the_padded_reference(rng, height, width, size):
 
 def test_callback_traces_the_model_once_for_every_epoch_and_size(rng, monkeypatch):
     """Evaluation images of many sizes over many epochs: the callback keeps
-    one compiled function, which traces twice (the first shape, then one
-    relaxed trace for any size), not once per epoch and size."""
+    one compiled function, which traces at most twice on TensorFlow (the
+    first shape, then one relaxed trace for any size) and once per size on
+    JAX, never again at a later epoch."""
     from keras_scaleattn.training import validation_losses
 
     traces = []
@@ -73,7 +75,8 @@ def test_callback_traces_the_model_once_for_every_epoch_and_size(rng, monkeypatc
                                     trunk_width=0.0625, attention_filters=8,
                                     dropout=0.0)
     batches = []
-    for height, width in [(33, 33), (40, 36), (50, 41), (35, 60)]:
+    sizes = [(33, 33), (40, 36), (50, 41), (35, 60)]
+    for height, width in sizes:
         images = rng.uniform(0, 255, (1, height, width, 3)).astype("float32")
         labels = rng.integers(0, 3, (1, height, width)).astype("int32")
         batches.append((images, labels))
@@ -87,7 +90,8 @@ def test_callback_traces_the_model_once_for_every_epoch_and_size(rng, monkeypatc
     logs = [{} for _ in range(3)]
     for epoch, epoch_logs in enumerate(logs):
         callback.on_epoch_end(epoch, epoch_logs)
-    assert len(traces) <= 2, traces
+    allowed = 2 if keras.backend.backend() == "tensorflow" else len(sizes)
+    assert len(traces) <= allowed, traces
     expected = evaluate_losses(model, dataset, weights)
     for epoch_logs in logs:
         assert epoch_logs == pytest.approx(expected, rel=1e-5)
