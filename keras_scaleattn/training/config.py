@@ -232,9 +232,10 @@ class RuntimeConfig:
             `backup/`, `logs/`, `model.keras`.
         strategy: str. `"auto"` (MirroredStrategy over the local GPUs if
             there are several, else the default strategy), `"default"`,
-            `"mirrored"` or `"multi_worker"` (from `TF_CONFIG`). Under a
-            backend other than TensorFlow only `"auto"` and `"default"`
-            (both one device).
+            `"mirrored"` or `"multi_worker"` (from `TF_CONFIG`). On JAX,
+            `"auto"` and `"mirrored"` are `keras.distribution.DataParallel`
+            over the local devices and `"multi_worker"` is refused; on other
+            backends only `"auto"` and `"default"` (one device).
         training_loop: str. `"fit"` (`model.fit`), `"custom"` (the package's
             `strategy.run` loop) or `"auto"`: custom for multi-worker (Keras
             3's `fit` is broken there) and for gradient accumulation over
@@ -610,12 +611,15 @@ def validate_config(config):
     backend = keras.backend.backend()
     if backend != "tensorflow":
         # tf.distribute and the custom loop (a tf.function) need TensorFlow
-        # tensors; on JAX the trainer runs `model.fit` on one device.
-        if run.strategy not in ("auto", "default"):
+        # tensors; on JAX the trainer runs `model.fit`, over the local
+        # devices with keras.distribution.DataParallel (strategy.py).
+        allowed = ("auto", "default", "mirrored") if backend == "jax" else (
+            "auto", "default")
+        if run.strategy not in allowed:
             _fail("runtime.strategy", run.strategy,
-                  f"must be 'auto' or 'default' (one device) under "
-                  f"KERAS_BACKEND={backend!r}: the tf.distribute strategies "
-                  "need KERAS_BACKEND=tensorflow")
+                  f"must be one of {list(allowed)} under "
+                  f"KERAS_BACKEND={backend!r} (the others need "
+                  "KERAS_BACKEND=tensorflow)")
         if run.training_loop == "custom":
             _fail("runtime.training_loop", run.training_loop,
                   f"must be 'auto' or 'fit' under KERAS_BACKEND={backend!r}: "

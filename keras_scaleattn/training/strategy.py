@@ -1,5 +1,7 @@
 """The `tf.distribute` strategy named by `runtime.strategy`.
 
+On the TensorFlow backend:
+
 - `"auto"`: `MirroredStrategy` over the local GPUs when there are two or
   more (on the TensorFlow backend), else the default (single-device)
   strategy.
@@ -8,6 +10,12 @@
 - `"multi_worker"`: `MultiWorkerMirroredStrategy`, cluster from `TF_CONFIG`.
   Keras 3's `fit` is broken under it (keras #20585, tensorflow #72388), so
   the trainer runs its own loop there (`custom_loop.py`).
+
+On the JAX backend the strategy is TensorFlow's default one, and
+`data_parallel_distribution` gives the Keras distribution instead:
+`keras.distribution.DataParallel` over the local JAX devices for `"auto"`
+(with two or more devices) and `"mirrored"`, none for `"default"`
+(`"multi_worker"` is refused by `validate_config`).
 """
 
 import json
@@ -103,3 +111,37 @@ def is_chief(strategy):
     if "chief" in cluster:
         return resolver.task_type == "chief"
     return resolver.task_type == "worker" and resolver.task_id == 0
+
+
+def data_parallel_distribution(name="auto"):
+    """The Keras distribution of `runtime.strategy` on the JAX backend.
+
+    Synchronous data parallelism as `MirroredStrategy` on TensorFlow: every
+    device holds all the weights, each batch is split over the devices
+    along its first axis, and the gradients are averaged. Train inside
+    `distribution.scope()`.
+
+    Args:
+        name: str. `"auto"` (all local devices when there are two or more),
+            `"mirrored"` (all local devices) or `"default"` (none).
+
+    Returns:
+        `keras.distribution.DataParallel`, or None for one device or a
+        backend other than JAX (TensorFlow uses `make_strategy`).
+
+    Example:
+
+    >>> data_parallel_distribution("default") is None
+    True
+    """
+    if keras.backend.backend() != "jax" or name == "default":
+        return None
+    devices = keras.distribution.list_devices()
+    if name == "auto" and len(devices) < 2:
+        return None
+    return keras.distribution.DataParallel(devices=devices)
+
+
+def num_devices(distribution):
+    """How many devices a `data_parallel_distribution` splits batches over."""
+    return int(distribution.device_mesh.devices.size)

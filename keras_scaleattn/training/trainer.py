@@ -59,8 +59,10 @@ from keras_scaleattn.training.epoch_checkpoint import save_model_atomic
 from keras_scaleattn.training.epoch_checkpoint import weights_are_finite
 from keras_scaleattn.training.schedules import PolyDecay
 from keras_scaleattn.training.schedules import StepDecay
+from keras_scaleattn.training.strategy import data_parallel_distribution
 from keras_scaleattn.training.strategy import is_chief
 from keras_scaleattn.training.strategy import make_strategy
+from keras_scaleattn.training.strategy import num_devices
 from keras_scaleattn.training.validation_losses import ValidationLosses
 
 def class_names_for(config):
@@ -242,7 +244,8 @@ class TrainingResult:
         paths: `RunPaths`.
         initial_epoch: epoch the run started at (> 0 when resumed).
         training_loop: `"fit"` or `"custom"`.
-        num_replicas: replicas of the strategy.
+        num_replicas: replicas of the strategy (the JAX devices under
+            `data_parallel_distribution`).
         chief: whether this process wrote the outputs.
     """
 
@@ -544,6 +547,28 @@ def train(config, strategy=None, callbacks=()):
         )
     if strategy is None:
         strategy = make_strategy(run.strategy)
+    # On JAX: keras.distribution.DataParallel over the local devices (None
+    # on TensorFlow, where `strategy` splits the batches).
+    distribution = data_parallel_distribution(run.strategy)
+    if distribution is not None:
+        devices = num_devices(distribution)
+        if config.data.batch_size % devices:
+            raise ValueError(
+                f"`data.batch_size` must be a multiple of the {devices} JAX "
+                f"devices the batches are split over (runtime.strategy="
+                f"{run.strategy!r}; 'default' trains on one). Received: "
+                f"data.batch_size={config.data.batch_size}"
+            )
+        with distribution.scope():
+            return _train(config, paths, strategy, callbacks,
+                          num_replicas=devices)
+    return _train(config, paths, strategy, callbacks,
+                  num_replicas=strategy.num_replicas_in_sync)
+
+
+def _train(config, paths, strategy, callbacks, num_replicas):
+    """`train` after its checks, in the JAX distribution's scope if any."""
+    run, opt = config.runtime, config.optimization
     chief = is_chief(strategy)
     multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
     loop = choose_training_loop(config, strategy)
@@ -624,5 +649,5 @@ def train(config, strategy=None, callbacks=()):
     return TrainingResult(
         model=model, history=dict(history.history), paths=paths,
         initial_epoch=initial_epoch, training_loop=loop,
-        num_replicas=strategy.num_replicas_in_sync, chief=chief,
+        num_replicas=num_replicas, chief=chief,
     )

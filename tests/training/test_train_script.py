@@ -99,7 +99,7 @@ def test_train_script_under_jax(tmp_path):
 
 
 @pytest.mark.parametrize("override, key", [
-    ("runtime.strategy=mirrored", "runtime.strategy"),
+    ("runtime.strategy=multi_worker", "runtime.strategy"),
     ("runtime.training_loop=custom", "runtime.training_loop"),
 ])
 def test_tensorflow_only_settings_are_refused_under_jax(tmp_path, override, key):
