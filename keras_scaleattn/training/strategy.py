@@ -3,15 +3,15 @@
 On the TensorFlow backend:
 
 - `"auto"`: `MirroredStrategy` over the local GPUs when there are two or
-  more (on the TensorFlow backend), else the default (single-device)
-  strategy.
+  more, else the default (single-device) strategy.
 - `"default"`: the default strategy (one device).
 - `"mirrored"`: `MirroredStrategy` over the local GPUs (or the CPU).
 - `"multi_worker"`: `MultiWorkerMirroredStrategy`, cluster from `TF_CONFIG`.
   Keras 3's `fit` is broken under it (keras #20585, tensorflow #72388), so
   the trainer runs its own loop there (`custom_loop.py`).
 
-On the JAX backend the strategy is TensorFlow's default one, and
+On any other backend `make_strategy` returns TensorFlow's default strategy
+(TensorFlow only feeds the data there), and on JAX
 `data_parallel_distribution` gives the Keras distribution instead:
 `keras.distribution.DataParallel` over the local JAX devices for `"auto"`
 (with two or more devices) and `"mirrored"`, none for `"default"`
@@ -45,7 +45,8 @@ def make_strategy(name="auto"):
             Defaults to `"auto"`.
 
     Returns:
-        `tf.distribute.Strategy`.
+        `tf.distribute.Strategy`; the default one on a backend other than
+        TensorFlow (see `data_parallel_distribution`).
 
     Raises:
         ValueError: for an unknown `name`, or `"multi_worker"` without a
@@ -61,10 +62,13 @@ def make_strategy(name="auto"):
             f"`runtime.strategy` must be one of {list(STRATEGIES)}. "
             f"Received: runtime.strategy={name!r}"
         )
+    if keras.backend.backend() != "tensorflow":
+        # tf.distribute would place TensorFlow variables (and take GPU
+        # memory) for a model that is not TensorFlow's.
+        name = "default"
     if name == "auto":
         gpus = tf.config.list_logical_devices("GPU")
-        several = len(gpus) > 1 and keras.backend.backend() == "tensorflow"
-        name = "mirrored" if several else "default"
+        name = "mirrored" if len(gpus) > 1 else "default"
     if name == "default":
         return tf.distribute.get_strategy()
     if name not in _STRATEGIES:

@@ -7,7 +7,8 @@ collected): the device count is fixed when JAX starts, hence a child with
 
 Trains the tiny model through the package's `train` with
 `runtime.strategy=STRATEGY` (and `data.batch_size=BATCH` if given), prints
-`replicas N` and writes the final weights to OUT.npz.
+`replicas N` and the class of `make_strategy(STRATEGY)`, and writes the
+final weights to OUT.npz.
 """
 
 import os
@@ -23,6 +24,7 @@ def main(strategy, model_dir, out, batch_size=None):
 
     from keras_scaleattn.cli import run_script
     from keras_scaleattn.training import train
+    from keras_scaleattn.training.strategy import make_strategy
 
     data = {"batch_size": int(batch_size)} if batch_size else {}
     config = tiny_config(model_dir, data=data, runtime={"strategy": strategy},
@@ -31,6 +33,7 @@ def main(strategy, model_dir, out, batch_size=None):
     def run(_):
         result = train(config)
         print("replicas", result.num_replicas)
+        print("tf_strategy", type(make_strategy(strategy)).__name__)
         np.savez(out, *result.model.get_weights())
         return 0
 

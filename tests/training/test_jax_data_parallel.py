@@ -28,14 +28,19 @@ def test_two_devices_end_with_the_weights_of_one(tmp_path):
     one, one_out = _run(tmp_path, "default", devices=2)
     assert one.returncode == 0, one.stderr[-4000:]
     assert "replicas 1" in one.stdout
-    two, two_out = _run(tmp_path, "auto", devices=2)
-    assert two.returncode == 0, two.stderr[-4000:]
-    assert "replicas 2" in two.stdout
-    single, split = np.load(one_out), np.load(two_out)
-    assert len(single.files) == len(split.files) > 10
-    for key in single.files:
-        # Measured: 7e-9 apart (the same SGD updates, summed in another order).
-        np.testing.assert_allclose(split[key], single[key], rtol=1e-4, atol=1e-6)
+    single = np.load(one_out)
+    assert len(single.files) > 10
+    # "auto" with two or more devices and "mirrored": DataParallel (and no
+    # tf.distribute MirroredStrategy around the JAX model).
+    for strategy in ("auto", "mirrored"):
+        two, two_out = _run(tmp_path, strategy, devices=2)
+        assert two.returncode == 0, two.stderr[-4000:]
+        assert "replicas 2" in two.stdout and "tf_strategy _DefaultDistributionStrategy" in two.stdout
+        split = np.load(two_out)
+        assert split.files == single.files
+        for key in single.files:
+            # Measured: 7e-9 apart (the same SGD updates, summed in another order).
+            np.testing.assert_allclose(split[key], single[key], rtol=1e-4, atol=1e-6)
 
 
 def test_a_batch_the_devices_do_not_divide_is_refused(tmp_path):
