@@ -1,10 +1,12 @@
 """Validation losses at every epoch end, on this process only."""
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_scaleattn.data.constants import IGNORE_LABEL
 from keras_scaleattn.inference.compiled import compile_model_function
+from keras_scaleattn.inference.full_resolution import MEAN_RGB
 from keras_scaleattn.inference.full_resolution import image_height_width
 from keras_scaleattn.inference.full_resolution import model_evaluation_size
 from keras_scaleattn.inference.full_resolution import pad_images
@@ -18,7 +20,9 @@ def validation_loss_function(model, loss_weights):
     `tf.function` that, after the first two batch shapes, traces once for
     any height and width (evaluation images of many sizes, as PASCAL VOC's,
     cost two traces, not one per size); on JAX a `jax.jit` that reads the
-    model's current weights at each call and compiles once per padded size.
+    model's current weights at each call and compiles once per input size
+    (`evaluate_losses` pads the batches first there, so once per evaluation
+    size).
     Build it once and pass it to every `evaluate_losses` call (as
     `ValidationLosses` does), or each call traces the model again.
 
@@ -74,13 +78,30 @@ def evaluate_losses(model, dataset, loss_weights, loss_function=None):
     if loss_function is None:
         loss_function = validation_loss_function(model, loss_weights)
     if keras.backend.backend() != "tensorflow":
-        dataset = dataset.as_numpy_iterator()
+        # Padded here, in NumPy, so that XLA compiles the function once per
+        # evaluation size (a few `m k + 1` sides), not once per image size.
+        dataset = (_pad_to_evaluation_size(model, images, labels)
+                   for images, labels in dataset.as_numpy_iterator())
     sums, count = {}, 0
     for images, labels in dataset:
         for key, value in loss_function(images, labels).items():
             sums[key] = sums.get(key, 0.0) + float(value)
         count += 1
     return {f"val_{key}": value / max(count, 1) for key, value in sums.items()}
+
+
+def _pad_to_evaluation_size(model, images, labels):
+    """NumPy `(images, labels)` padded as `validation_loss_function` pads
+    them (mean colour, ignore label), so that its padding is a no-op."""
+    height, width = images.shape[1:3]
+    size = tuple(int(v) for v in model_evaluation_size(model, height, width))
+    padded = np.empty((images.shape[0], *size, images.shape[3]), "float32")
+    padded[:] = np.asarray(MEAN_RGB, "float32")
+    padded[:, :height, :width] = images
+    padded_labels = np.full((labels.shape[0], *size, *labels.shape[3:]),
+                            IGNORE_LABEL, labels.dtype)
+    padded_labels[:, :height, :width] = labels
+    return padded, padded_labels
 
 
 class ValidationLosses(keras.callbacks.Callback):
