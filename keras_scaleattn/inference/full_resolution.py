@@ -21,6 +21,7 @@ from keras import ops
 
 from keras_scaleattn.models.scale_attention_segmenter import scale_output_name
 from keras_scaleattn.ops.resize import resize_bilinear_align_corners
+from keras_scaleattn.ops.resize import spatial_size
 
 # The pad colour: the VGG mean in RGB order, zero after preprocessing.
 MEAN_RGB = (122.675, 116.669, 104.008)
@@ -138,20 +139,11 @@ def model_evaluation_size(model, height, width):
 def pad_images(images, size):
     """Pads `[B, H, W, 3]` RGB images at the bottom and right to `size`
     (height, width) with the mean colour (zero after preprocessing)."""
-    height, width = image_height_width(images)
+    height, width = spatial_size(images)
     mean = ops.convert_to_tensor(MEAN_RGB, dtype="float32")
     padded = ops.pad(images - mean, [[0, 0], [0, size[0] - height],
                                      [0, size[1] - width], [0, 0]])
     return padded + mean
-
-
-def image_height_width(images):
-    """`[height, width]` of `[B, H, W, C]` images: Python ints where the
-    shape is static, scalar tensors where it is not (a `tf.function` traced
-    for any size)."""
-    static = images.shape[1:3]
-    dynamic = ops.shape(images)[1:3]
-    return [s if s is not None else d for s, d in zip(static, dynamic)]
 
 
 def full_resolution_outputs(model, images, flip=False, scale_logits=False):
@@ -192,7 +184,7 @@ def full_resolution_outputs(model, images, flip=False, scale_logits=False):
             f"{list(model.output_names)}"
         )
     images = ops.cast(images, "float32")
-    height, width = image_height_width(images)
+    height, width = spatial_size(images)
     size = model_evaluation_size(model, height, width)
     padded = pad_images(images, size)
 

@@ -2,6 +2,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_scaleattn.ops.resize import spatial_size
+
 IGNORE_LABEL = 255
 
 
@@ -61,24 +63,6 @@ def known_values(x):
         if isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer):
             return np.asarray(x)
     return None
-
-
-def score_map_size(scores):
-    """The `(h, w)` of a score map `[B, h, w, C]`, for `subsample_labels`.
-
-    Static ints where the shape knows them, else scalar tensors.
-
-    Example:
-
-    >>> score_map_size(np.zeros((2, 41, 33, 21)))
-    [41, 33]
-    """
-    size = [scores.shape[1], scores.shape[2]]
-    if None in size:
-        dynamic = ops.shape(scores)
-        size = [dynamic[axis] if s is None else s
-                for axis, s in enumerate(size, start=1)]
-    return size
 
 
 def subsample_labels(labels, size):
@@ -177,7 +161,7 @@ class SegmentationCrossEntropy(keras.losses.SparseCategoricalCrossentropy):
             bad_images = None
         else:
             bad_images = self._images_with_bad_labels(y_true, num_classes)
-        y_true = subsample_labels(y_true, score_map_size(y_pred))
+        y_true = subsample_labels(y_true, spatial_size(y_pred))
         if bad_images is not None:
             # A valid id in their place: TensorFlow's op would raise on CPU
             # (NaN on GPU) and JAX's one-hot give 0; the loss is NaN below.

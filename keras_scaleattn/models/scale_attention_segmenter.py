@@ -23,8 +23,8 @@ from keras_scaleattn.losses.segmentation_cross_entropy import (
     check_label_values,
 )
 from keras_scaleattn.losses.segmentation_cross_entropy import known_values
-from keras_scaleattn.losses.segmentation_cross_entropy import score_map_size
 from keras_scaleattn.losses.segmentation_cross_entropy import subsample_labels
+from keras_scaleattn.ops.resize import spatial_size
 
 
 def _check_int(value, arg_name, minimum, allow_none=False):
@@ -374,7 +374,7 @@ class ScaleAttentionSegmenter(keras.Model):
             labels = y if labels_by_output is None else labels_by_output.get(name)
             if labels is None:
                 continue
-            labels = subsample_labels(labels, score_map_size(y_pred[name]))
+            labels = subsample_labels(labels, spatial_size(y_pred[name]))
             valid = keras.ops.not_equal(labels, IGNORE_LABEL)
             y_true[name] = keras.ops.where(valid, labels, 0)
             weights[name] = keras.ops.cast(valid, "float32")

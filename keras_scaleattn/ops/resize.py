@@ -106,12 +106,21 @@ def scaled_size(size, scale):
     return ops.floor_divide((size - 1) * p, q) + 1
 
 
-def _static_or_dynamic_hw(images):
-    static = images.shape[1:3]
-    dynamic = ops.shape(images)[1:3]
-    return [
-        static[i] if static[i] is not None else dynamic[i] for i in range(2)
-    ]
+def spatial_size(x):
+    """`[height, width]` of a `[B, H, W, C]` tensor (images, score maps).
+
+    Python ints where the static shape knows them, scalar tensors where it
+    does not (a `tf.function` traced for any size).
+
+    Example:
+
+    >>> import numpy as np
+    >>> spatial_size(np.zeros((2, 41, 33, 21)))
+    [41, 33]
+    """
+    static = x.shape[1:3]
+    dynamic = ops.shape(x)[1:3]
+    return [s if s is not None else d for s, d in zip(static, dynamic)]
 
 
 def _axis_interpolation(in_size, out_size):
@@ -129,7 +138,7 @@ def _axis_interpolation(in_size, out_size):
 
 
 def _resize_gather(images, size):
-    in_h, in_w = _static_or_dynamic_hw(images)
+    in_h, in_w = spatial_size(images)
     out_h, out_w = size
     y0, y1, fy = _axis_interpolation(in_h, out_h)
     x0, x1, fx = _axis_interpolation(in_w, out_w)

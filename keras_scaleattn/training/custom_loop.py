@@ -30,8 +30,8 @@ from keras import ops
 
 from keras_scaleattn.losses.segmentation_cross_entropy import IGNORE_LABEL
 from keras_scaleattn.losses.segmentation_cross_entropy import SegmentationCrossEntropy
-from keras_scaleattn.losses.segmentation_cross_entropy import score_map_size
 from keras_scaleattn.losses.segmentation_cross_entropy import subsample_labels
+from keras_scaleattn.ops.resize import spatial_size
 
 
 def labelled_pixel_counts(labels, outputs, names, ignore_label=IGNORE_LABEL):
@@ -43,7 +43,7 @@ def labelled_pixel_counts(labels, outputs, names, ignore_label=IGNORE_LABEL):
     """
     counts = []
     for name in names:
-        labels_here = subsample_labels(labels, score_map_size(outputs[name]))
+        labels_here = subsample_labels(labels, spatial_size(outputs[name]))
         valid = ops.not_equal(labels_here, ignore_label)
         counts.append(ops.sum(ops.cast(valid, "float32")))
     counts = ops.stack(counts)

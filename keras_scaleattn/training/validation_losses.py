@@ -7,10 +7,10 @@ from keras import ops
 from keras_scaleattn.data.constants import IGNORE_LABEL
 from keras_scaleattn.inference.compiled import compile_model_function
 from keras_scaleattn.inference.full_resolution import MEAN_RGB
-from keras_scaleattn.inference.full_resolution import image_height_width
 from keras_scaleattn.inference.full_resolution import model_evaluation_size
 from keras_scaleattn.inference.full_resolution import pad_images
 from keras_scaleattn.losses.segmentation_cross_entropy import SegmentationCrossEntropy
+from keras_scaleattn.ops.resize import spatial_size
 
 
 def validation_loss_function(model, loss_weights):
@@ -39,7 +39,7 @@ def validation_loss_function(model, loss_weights):
 
     def losses(images, labels):
         images = ops.cast(images, "float32")
-        height, width = image_height_width(images)
+        height, width = spatial_size(images)
         size = model_evaluation_size(model, height, width)
         images = pad_images(images, size)
         label_pad = [[0, 0], [0, size[0] - height], [0, size[1] - width]]
