@@ -10,6 +10,16 @@ TINY = dict(num_classes=3, scales=(1.0, 0.5), trunk_width=0.0625,
             attention_filters=8)
 FIXED_SIZE = (41, 41)
 ROOT = Path(__file__).resolve().parents[2]
+# `--num-threads` values every script that runs LiteRT refuses, and its
+# message (`keras_scaleattn.cli.check_num_threads_flag`).
+BAD_NUM_THREADS_FLAGS = [
+    (["--num-threads", "0"], "`--num-threads` must be a positive int "
+                             "(leave the flag out for LiteRT's default). "
+                             "Received: --num-threads=0"),
+    (["--num-threads", "-2"], "`--num-threads` must be a positive int "
+                              "(leave the flag out for LiteRT's default). "
+                              "Received: --num-threads=-2"),
+]
 
 
 def load_script(name):

@@ -13,6 +13,7 @@ import pytest
 from keras_scaleattn.cli import run_script
 from keras_scaleattn.export.benchmark import benchmark_table
 from keras_scaleattn.export.benchmark import run_benchmark
+from tests.export.export_helpers import BAD_NUM_THREADS_FLAGS
 from tests.export.export_helpers import load_script
 
 
@@ -51,12 +52,7 @@ def test_export_dir_without_artifacts_is_an_error(tiny_model_path, tmp_path):
                          "--warmup=-1"),
     (["--batch", "0"], "`--batch` must be an int >= 1. Received: --batch=0"),
     (["--size", "0"], "`--size` must be an int >= 1. Received: --size=0"),
-    (["--num-threads", "0"], "`--num-threads` must be a positive int "
-                             "(leave the flag out for LiteRT's default). "
-                             "Received: --num-threads=0"),
-    (["--num-threads", "-2"], "`--num-threads` must be a positive int "
-                              "(leave the flag out for LiteRT's default). "
-                              "Received: --num-threads=-2"),
+    *BAD_NUM_THREADS_FLAGS,
     (["--size", "20"], "`--size` must be at least the model's "
                        "min_input_size (33). Received: --size=20"),
 ])

@@ -14,6 +14,7 @@ from PIL import Image
 
 from keras_scaleattn.export import folder_prediction
 from keras_scaleattn.export.folder_prediction import predict_folder
+from tests.export.export_helpers import BAD_NUM_THREADS_FLAGS
 from tests.export.export_helpers import load_script
 
 
@@ -181,12 +182,7 @@ def _script_error(argv, capsys):
     (["--max-size", "600", "--fit", "exact"],
      "`--max-size` shrinks images only with --fit='letterbox'. Received: "
      "--max-size=600, --fit='exact'"),
-    (["--num-threads", "0"], "`--num-threads` must be a positive int "
-                             "(leave the flag out for LiteRT's default). "
-                             "Received: --num-threads=0"),
-    (["--num-threads", "-2"], "`--num-threads` must be a positive int "
-                              "(leave the flag out for LiteRT's default). "
-                              "Received: --num-threads=-2"),
+    *BAD_NUM_THREADS_FLAGS,
 ])
 def test_predict_script_names_its_flags_before_loading(tmp_path, capsys,
                                                        flags, message):
