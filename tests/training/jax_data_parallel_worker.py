@@ -3,12 +3,14 @@ collected): the device count is fixed when JAX starts, hence a child with
 `XLA_FLAGS=--xla_force_host_platform_device_count=N` and
 `KERAS_BACKEND=jax`.
 
-    python tests/training/jax_data_parallel_worker.py STRATEGY MODEL_DIR OUT.npz [BATCH]
+    python tests/training/jax_data_parallel_worker.py OUT_DIR STRATEGY[,STRATEGY...] [BATCH]
 
-Trains the tiny model through the package's `train` with
-`runtime.strategy=STRATEGY` (and `data.batch_size=BATCH` if given), prints
-`replicas N` and the class of `make_strategy(STRATEGY)`, and writes the
-final weights to OUT.npz.
+For each strategy in turn (one process, so JAX and XLA start once), trains
+the tiny model through the package's `train` with `runtime.strategy=STRATEGY`
+(and `data.batch_size=BATCH` if given) into OUT_DIR/STRATEGY, prints
+`STRATEGY replicas N tf_strategy CLASS` (the class of
+`make_strategy(STRATEGY)`) and writes the final weights to
+OUT_DIR/STRATEGY.npz.
 """
 
 import os
@@ -19,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from training_helpers import tiny_config  # noqa: E402
 
 
-def main(strategy, model_dir, out, batch_size=None):
+def main(out_dir, strategies, batch_size=None):
     import numpy as np
 
     from keras_scaleattn.cli import run_script
@@ -27,14 +29,17 @@ def main(strategy, model_dir, out, batch_size=None):
     from keras_scaleattn.training.strategy import make_strategy
 
     data = {"batch_size": int(batch_size)} if batch_size else {}
-    config = tiny_config(model_dir, data=data, runtime={"strategy": strategy},
-                         optimization={"optimizer": "caffe_sgd"})
 
     def run(_):
-        result = train(config)
-        print("replicas", result.num_replicas)
-        print("tf_strategy", type(make_strategy(strategy)).__name__)
-        np.savez(out, *result.model.get_weights())
+        for strategy in strategies.split(","):
+            config = tiny_config(os.path.join(out_dir, strategy), data=data,
+                                 runtime={"strategy": strategy},
+                                 optimization={"optimizer": "caffe_sgd"})
+            result = train(config)
+            print(strategy, "replicas", result.num_replicas, "tf_strategy",
+                  type(make_strategy(strategy)).__name__)
+            np.savez(os.path.join(out_dir, f"{strategy}.npz"),
+                     *result.model.get_weights())
         return 0
 
     return run_script(run, [])
