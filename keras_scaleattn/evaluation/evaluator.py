@@ -11,6 +11,7 @@ from keras_scaleattn.evaluation.object_size import ObjectSizeMIoU
 from keras_scaleattn.evaluation.scale_scores_by_size import ScaleScoresBySize
 from keras_scaleattn.inference.compiled import compile_model_function
 from keras_scaleattn.inference.full_resolution import full_resolution_outputs
+from keras_scaleattn.inference.full_resolution import pad_to_evaluation_size
 from keras_scaleattn.models.scale_attention_segmenter import scale_output_name
 
 
@@ -129,7 +130,12 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
     by_size = ObjectSizeMIoU(num_classes, thresholds=size_thresholds,
                              ignore_label=ignore_label, class_names=class_names,
                              background_class=background_class)
+    # JAX compiles once per input shape: padding the images first (the
+    # padding inside is then a no-op) compiles once per evaluation size, not
+    # once per image size, with the same outputs once cropped back.
+    pad_first = False
     if isinstance(model, keras.Model):
+        pad_first = keras.backend.backend() != "tensorflow"
         has_attention = "attention" in model.output_names
         scales = list(getattr(model, "scales", ()))
         has_scale_logits = len(scales) > 1 and all(
@@ -161,8 +167,11 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
         labels = keras.ops.convert_to_numpy(labels)
         if labels.ndim == 4:
             labels = labels[..., 0]
-        outputs = {k: keras.ops.convert_to_numpy(v)
-                   for k, v in predict(images.astype("float32")).items()}
+        height, width = images.shape[1:3]
+        inputs = (pad_to_evaluation_size(model, images) if pad_first
+                  else images.astype("float32"))
+        outputs = {k: keras.ops.convert_to_numpy(v)[:, :height, :width]
+                   for k, v in predict(inputs).items()}
         confusion.update(labels, outputs["class_map"])
         by_size.update(labels, outputs["class_map"])
         if attention is not None:

@@ -17,6 +17,7 @@ applications and the exported graphs (SavedModel, TFLite, ONNX).
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_scaleattn.models.scale_attention_segmenter import scale_output_name
@@ -144,6 +145,42 @@ def pad_images(images, size):
     padded = ops.pad(images - mean, [[0, 0], [0, size[0] - height],
                                      [0, size[1] - width], [0, 0]])
     return padded + mean
+
+
+def pad_to_evaluation_size(model, images):
+    """NumPy `[B, H, W, 3]` images padded as `full_resolution_outputs` pads
+    them (bottom and right, mean colour, to `model_evaluation_size`).
+
+    The padding inside `full_resolution_outputs` is then a no-op, and its
+    outputs cropped to `[:H, :W]` are those of the unpadded images, flipped
+    or not (the mirrored pass flips the padded image either way). On JAX,
+    whose `jit` compiles once per input shape, padding first means one
+    compile per evaluation size (a few `m k + 1` sides) rather than one per
+    image size.
+
+    Args:
+        model: a segmenter (see `model_evaluation_size`).
+        images: array `[B, H, W, 3]`, RGB in [0, 255].
+
+    Returns:
+        float32 array `[B, H', W', 3]`, `(H', W') =
+        model_evaluation_size(model, H, W)`.
+
+    Example:
+
+    >>> from keras_scaleattn import ScaleAttentionSegmenter
+    >>> model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5),
+    ...                                 trunk_width=0.0625)
+    >>> pad_to_evaluation_size(model, np.zeros((1, 40, 70, 3))).shape
+    (1, 49, 81, 3)
+    """
+    images = np.asarray(images, "float32")
+    height, width = images.shape[1:3]
+    size = tuple(int(v) for v in model_evaluation_size(model, height, width))
+    padded = np.empty((images.shape[0], *size, images.shape[3]), "float32")
+    padded[:] = np.asarray(MEAN_RGB, "float32")
+    padded[:, :height, :width] = images
+    return padded
 
 
 def full_resolution_outputs(model, images, flip=False, scale_logits=False):

@@ -6,9 +6,9 @@ from keras import ops
 
 from keras_scaleattn.data.constants import IGNORE_LABEL
 from keras_scaleattn.inference.compiled import compile_model_function
-from keras_scaleattn.inference.full_resolution import MEAN_RGB
 from keras_scaleattn.inference.full_resolution import model_evaluation_size
 from keras_scaleattn.inference.full_resolution import pad_images
+from keras_scaleattn.inference.full_resolution import pad_to_evaluation_size
 from keras_scaleattn.losses.segmentation_cross_entropy import SegmentationCrossEntropy
 from keras_scaleattn.ops.resize import spatial_size
 
@@ -93,13 +93,10 @@ def evaluate_losses(model, dataset, loss_weights, loss_function=None):
 def _pad_to_evaluation_size(model, images, labels):
     """NumPy `(images, labels)` padded as `validation_loss_function` pads
     them (mean colour, ignore label), so that its padding is a no-op."""
+    padded = pad_to_evaluation_size(model, images)
     height, width = images.shape[1:3]
-    size = tuple(int(v) for v in model_evaluation_size(model, height, width))
-    padded = np.empty((images.shape[0], *size, images.shape[3]), "float32")
-    padded[:] = np.asarray(MEAN_RGB, "float32")
-    padded[:, :height, :width] = images
-    padded_labels = np.full((labels.shape[0], *size, *labels.shape[3:]),
-                            IGNORE_LABEL, labels.dtype)
+    padded_labels = np.full((labels.shape[0], *padded.shape[1:3],
+                             *labels.shape[3:]), IGNORE_LABEL, labels.dtype)
     padded_labels[:, :height, :width] = labels
     return padded, padded_labels
 

@@ -127,3 +127,40 @@ def test_background_class_none_counts_class_0_as_objects(rng):
     assert default["by_size"]["small"]["num_objects"] == 0
     assert default["by_size"]["medium"]["num_objects"] == 1
     assert "background" in default["attention_by_size"]
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_images_of_many_sizes_compile_once_per_evaluation_size(
+        rng, monkeypatch, flip):
+    """Four image sizes, two evaluation sizes (33 x 33 and 49 x 49): the
+    model is traced at most twice (TensorFlow: the first shape, then one
+    relaxed trace; JAX: the images are padded before the jitted function,
+    so once per evaluation size), and every output, cropped back, is that of
+    the image on its own (flipped too: the padding moves to the left in the
+    mirrored pass either way)."""
+    from keras_scaleattn.inference import full_resolution
+
+    traces = []
+    pad = full_resolution.pad_images
+
+    def counting_pad(images, size):  # runs once per trace, in Python
+        traces.append(tuple(images.shape[1:3]))
+        return pad(images, size)
+
+    model = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5),
+                                    extra_supervision=True, **TINY)
+    batches = _batches(rng, [(33, 33), (40, 36), (45, 47), (49, 40)])
+    expected = [predict_full_resolution(model, images, flip=flip,
+                                        scale_logits=True)
+                for images, _ in batches]
+    monkeypatch.setattr(full_resolution, "pad_images", counting_pad)
+    results = evaluate_segmenter(model, batches, 3, flip=flip, verbose=0)
+    assert len(traces) <= 2, traces
+    reference = keras.metrics.MeanIoU(3, ignore_class=255, sparse_y_pred=True)
+    for (_, labels), outputs in zip(batches, expected):
+        reference.update_state(labels, outputs["class_map"])
+    np.testing.assert_allclose(results["miou"], float(reference.result()),
+                               atol=1e-6)
+    # The per-scale and attention statistics read the cropped outputs too.
+    assert results["num_images"] == 8
+    assert set(results["scales_by_size"]) >= {"small", "medium", "large"}
