@@ -6,7 +6,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # Layer, model and loss tests run under both backends (issue: backend-neutral).
 BACKEND_TESTS := tests/ops tests/layers tests/models tests/losses tests/inference \
-	tests/evaluation/test_evaluator.py tests/training/test_validation_losses.py
+	tests/evaluation/test_evaluator.py tests/training/test_validation_losses.py \
+	tests/training/test_trainer_resume.py
 
 .PHONY: install test test-tf test-jax demo demo-markings quickstart clean
 

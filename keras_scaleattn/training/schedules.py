@@ -39,7 +39,9 @@ def _check_warmup(warmup_steps):
 
 
 def _update_index(step, accumulation_steps):
-    step = ops.cast(step, "int64")
+    # int32 on every backend (JAX has no int64 without jax_enable_x64, and
+    # warns on a cast to it): enough for 2**31 micro-batches.
+    step = ops.cast(step, "int32")
     return ops.cast(ops.floor_divide(step, accumulation_steps), "float32")
 
 
