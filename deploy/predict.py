@@ -13,6 +13,15 @@ and padded to fit, and the masks mapped back (`--fit exact` makes them an
 error instead); `--max-size N` also shrinks photos larger than N pixels on a
 side, to bound a dynamic model's memory and time.
 
+`--fit tile` keeps a large photo's resolution instead of shrinking it: it is
+segmented in overlapping windows of the model's size (a fixed-size model's,
+a TensorRT profile's largest, or `--max-size N` for a model of any size),
+`--tile-overlap` (default 1/3) of each window shared with its neighbour,
+and the windows' probabilities averaged where they overlap:
+
+    python deploy/predict.py --model exports/model_513x513_int8.tflite \
+        --images photos/ --out-dir predictions/ --fit tile
+
 Photos are read upright (their EXIF orientation applied). When two images
 share a stem (`x.jpg`, `x.png`) their outputs keep the extension
 (`x.jpg_mask.png`, `x.png_mask.png`). Hidden files (`.*`) and files named
@@ -35,7 +44,8 @@ from keras_scaleattn.export.segmentation_runtime import SegmentationRuntime
 
 # The flags errors name instead of the library's arguments.
 FLAGS = {"path": "--model", "num_threads": "--num-threads",
-         "max_size": "--max-size", "fit": "--fit", "folder": "--images"}
+         "max_size": "--max-size", "fit": "--fit", "folder": "--images",
+         "tile_overlap": "--tile-overlap"}
 
 
 def check_flags(args):
@@ -75,12 +85,18 @@ def parse_args(argv=None):
                         help="LiteRT threads (default: LiteRT's)")
     parser.add_argument("--max-size", type=int, default=None,
                         help="with --fit letterbox, also shrink images "
-                             "larger than this (pixels, each side)")
-    parser.add_argument("--fit", choices=("letterbox", "exact"),
+                             "larger than this (pixels, each side); with "
+                             "--fit tile, the window size")
+    parser.add_argument("--fit", choices=("letterbox", "exact", "tile"),
                         default="letterbox",
                         help="images of a size the model does not take: "
-                             "resize and pad them (letterbox, the default) "
-                             "or stop with an error (exact)")
+                             "resize and pad them (letterbox, the default), "
+                             "stop with an error (exact), or segment large "
+                             "ones in overlapping windows (tile)")
+    parser.add_argument("--tile-overlap", type=float, default=1.0 / 3.0,
+                        help="with --fit tile, the fraction of a window its "
+                             "neighbour also covers, in [0, 1) "
+                             "(default: 1/3)")
     return parser.parse_args(argv)
 
 
@@ -89,6 +105,7 @@ def main(argv=None):
     check_flags(args)
     runtime = SegmentationRuntime(args.model, num_threads=args.num_threads,
                                   fit=args.fit, max_size=args.max_size,
+                                  tile_overlap=args.tile_overlap,
                                   argument_names=FLAGS)
     result = predict_folder(runtime, args.images, args.out_dir,
                             alpha=args.alpha, log=print, skip_unreadable=True,

@@ -16,6 +16,15 @@ mirrored images (the paper does not).
 at its own precision (int8, float16), on the same data. A fixed-size TFLite
 model letterboxes images of other sizes (`SegmentationRuntime(...,
 fit="letterbox")`).
+
+`--fit letterbox|tile|exact` (with `--max-size N`, `--tile-overlap F`) runs
+any model, a `.keras` file too, through `SegmentationRuntime` with that fit,
+as `deploy/predict.py` does: the mIoU of letterboxed or tiled inference on
+large images (docs/deployment.md, "Tiling"):
+
+    python training/evaluate.py --model runs/demo/attention_esupv/model.keras \
+        --config training/configs/synthetic_tiny.yaml --fit tile --max-size 129 \
+        data.image_size=257
 """
 
 import argparse
@@ -23,15 +32,21 @@ import os
 import sys
 
 from keras_scaleattn.cli import run_script
+from keras_scaleattn.data.validation import check_int
 from keras_scaleattn.evaluation import evaluate_segmenter
 from keras_scaleattn.evaluation import format_markdown_table
 from keras_scaleattn.evaluation import write_json_atomic
 from keras_scaleattn.evaluation import write_text_atomic
+from keras_scaleattn.export.segmentation_runtime import FITS
 from keras_scaleattn.training import load_config
 from keras_scaleattn.training.config import background_class_for
 from keras_scaleattn.training.trainer import build_eval_dataset
 from keras_scaleattn.training.trainer import build_sources
 from keras_scaleattn.training.trainer import class_names_for
+
+# The flags SegmentationRuntime's errors name.
+RUNTIME_FLAGS = {"path": "--model", "fit": "--fit", "max_size": "--max-size",
+                 "tile_overlap": "--tile-overlap"}
 
 
 def results_markdown(results):
@@ -79,8 +94,20 @@ def main(argv=None):
     parser.add_argument("--flip", action="store_true")
     parser.add_argument("--json", help="write the results as JSON")
     parser.add_argument("--markdown", help="write the tables as Markdown")
+    parser.add_argument("--fit", choices=FITS, default=None,
+                        help="run the model through SegmentationRuntime with "
+                             "this fit (default: a .keras model runs "
+                             "directly, an exported one letterboxed)")
+    parser.add_argument("--max-size", type=int, default=None,
+                        help="with --fit letterbox, shrink larger images to "
+                             "it; with --fit tile, the window size")
+    parser.add_argument("--tile-overlap", type=float, default=1.0 / 3.0,
+                        help="with --fit tile, the fraction of a window its "
+                             "neighbour also covers (default: 1/3)")
     parser.add_argument("overrides", nargs="*", metavar="key=value")
     args = parser.parse_args(argv)
+    if args.max_size is not None:
+        check_int(args.max_size, "--max-size", minimum=1)
     # A missing file or a bad key or value: run_script prints it, exit 2.
     config = load_config(args.config, args.overrides)
     if not os.path.exists(args.model):
@@ -101,13 +128,17 @@ def main(argv=None):
 
     # A truncated, corrupt or non-segmenter file: one line naming --model,
     # as the deploy scripts say it (run_script prints it, exit 2).
-    if detect_model_kind(args.model, "--model") == "keras":
+    if detect_model_kind(args.model, "--model") == "keras" and not (
+            args.fit or args.max_size is not None):
         model = load_keras_model(args.model, "--model")
     else:
-        model = SegmentationRuntime(args.model, fit="letterbox",
-                                    argument_names={"path": "--model"})
-        print(f"Evaluating the exported {model.kind} model "
-              f"({model.metadata.get('precision', 'unknown')} precision).")
+        model = SegmentationRuntime(
+            args.model, fit=args.fit or "letterbox", max_size=args.max_size,
+            tile_overlap=args.tile_overlap, argument_names=RUNTIME_FLAGS)
+        exported = "" if model.kind == "keras" else "exported "
+        print(f"Evaluating the {exported}{model.kind} model "
+              f"({model.metadata.get('precision', 'unknown')} precision), "
+              f"fit={model.fit!r}.")
     model_classes = (getattr(model, "num_classes", None)
                      if isinstance(model, keras.Model)
                      else (model.metadata or {}).get("num_classes"))

@@ -3,7 +3,9 @@
 - `SegmentationRuntime(path)`: runs a `.keras`, SavedModel, `.tflite`,
   `.onnx` or TensorRT engine on uint8 images, with the same outputs;
   `fit="letterbox"` fits any image size to a fixed-size model or a TensorRT
-  profile (`letterbox_plan`, `letterbox_images`, `restore_outputs`).
+  profile (`letterbox_plan`, `letterbox_images`, `restore_outputs`);
+  `fit="tile"` segments large images in overlapping windows at their own
+  resolution (`tile_windows`, `segment_in_tiles`).
 - `export_saved_model`, `export_tflite`, `export_onnx`: one format each,
   written atomically, each from a float32 copy of the model
   (`float32_model`: mixed-precision models export too); `export_artifacts` /
@@ -27,6 +29,8 @@ _EXPORTS = {
     "letterbox_plan": "letterbox",
     "letterbox_images": "letterbox",
     "restore_outputs": "letterbox",
+    "tile_windows": "tiling",
+    "segment_in_tiles": "tiling",
     "export_saved_model": "saved_model",
     "export_tflite": "tflite",
     "convert_tflite": "tflite",

@@ -72,7 +72,8 @@ def predict_folder(runtime, folder, out_dir, palette=None, alpha=0.5,
 
     Images run one at a time (their sizes may differ), read upright (their
     EXIF orientation applied, see `read_images`). A runtime with
-    `fit="letterbox"` fits each image to the model and the log says how.
+    `fit="letterbox"` or `fit="tile"` fits each image to the model and the
+    log says how (`SegmentationRuntime.fit_note`).
 
     `<name>` is the image's file stem, or its whole file name when two
     images share a stem (`a.jpg` and `a.png` give `a.jpg_mask.png` and
@@ -141,7 +142,7 @@ def predict_folder(runtime, folder, out_dir, palette=None, alpha=0.5,
                 log(f"skipped: {error}")
             continue
         try:
-            plan = getattr(runtime, "fit_plan", lambda h, w: None)(
+            note = getattr(runtime, "fit_note", lambda h, w: None)(
                 *image.shape[:2])
             class_map = runtime(image)["class_map"]
         except ValueError as error:
@@ -150,10 +151,5 @@ def predict_folder(runtime, folder, out_dir, palette=None, alpha=0.5,
             os.path.join(out_dir, prefix), image, class_map, palette, alpha)
         written.append((path, mask_path, overlay_path))
         if log:
-            note = ""
-            if plan is not None:
-                note = (f" (letterboxed: {image.shape[0]}x{image.shape[1]} "
-                        f"resized to {plan[0][0]}x{plan[0][1]}, padded to "
-                        f"{plan[1][0]}x{plan[1][1]})")
-            log(f"{path} -> {mask_path}{note}")
+            log(f"{path} -> {mask_path}" + (f" ({note})" if note else ""))
     return FolderPrediction(written, skipped, failed)

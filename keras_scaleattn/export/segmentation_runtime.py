@@ -6,7 +6,8 @@ outputs for a batch of uint8 RGB images: `class_map` int32 `[B, H, W]`,
 `probabilities` float32 `[B, H, W, C]` and, for models with scale
 attention, `attention` float32 `[B, H, W, S]`. With `fit="letterbox"` it
 also takes images of any size on models that allow only some sizes
-(`letterbox.py`).
+(`letterbox.py`); with `fit="tile"` it segments large images in overlapping
+windows of the model's size at their own resolution (`tiling.py`).
 """
 
 import json
@@ -26,9 +27,13 @@ from keras_scaleattn.export.letterbox import restore_outputs
 from keras_scaleattn.export.letterbox import size_pair
 from keras_scaleattn.export.serving import METADATA_KEY
 from keras_scaleattn.export.serving import OUTPUT_NAMES
+from keras_scaleattn.export.tiling import DEFAULT_OVERLAP
+from keras_scaleattn.export.tiling import check_overlap
+from keras_scaleattn.export.tiling import segment_in_tiles
+from keras_scaleattn.export.tiling import tile_windows
 
 KINDS = ("keras", "saved_model", "tflite", "onnx", "tensorrt")
-FITS = ("exact", "letterbox")
+FITS = ("exact", "letterbox", "tile")
 _EXTENSIONS = {".keras": "keras", ".tflite": "tflite", ".onnx": "onnx",
                ".engine": "tensorrt", ".plan": "tensorrt"}
 
@@ -310,8 +315,13 @@ class SegmentationRuntime:
     fixed-size TFLite model, and lie inside a TensorRT engine's
     optimisation profile; with `fit="letterbox"`, images that do not are
     resized (aspect ratio kept) and padded to fit, and the outputs are
-    mapped back to the images' own size (`letterbox.py`). A batch larger
-    than a model's fixed or maximum batch is run in chunks.
+    mapped back to the images' own size (`letterbox.py`). With
+    `fit="tile"`, images larger than the tile (a fixed-size model's size, a
+    TensorRT profile's largest, or `max_size`) are segmented in overlapping
+    windows of it at their own resolution, the windows' probabilities and
+    attention averaged where they overlap (`tiling.py`); windows the model
+    does not take (an image smaller than the tile) are letterboxed. A batch
+    larger than a model's fixed or maximum batch is run in chunks.
 
     Args:
         path: str or os.PathLike. A `.keras` file, a SavedModel directory, a
@@ -322,12 +332,18 @@ class SegmentationRuntime:
         providers: list of str or None. ONNX Runtime execution providers;
             None picks CUDA when available, then CPU.
         fit: str. `"exact"`: images of a size the model does not take are
-            an error. `"letterbox"`: they are fitted (see above). Defaults
-            to `"exact"`.
+            an error. `"letterbox"`: they are fitted (see above). `"tile"`:
+            large images are segmented in overlapping windows (see above).
+            Defaults to `"exact"`.
         max_size: int, `(height, width)` or None. With `fit="letterbox"`,
             images larger than this are also shrunk to fit inside it (to
             bound the memory and time a large photo takes on a dynamic
-            model). Defaults to None.
+            model). With `fit="tile"`, the window size: needed for a model
+            of any size, at most a TensorRT profile's largest, and not
+            allowed for a fixed-size model (whose size is the window).
+            Defaults to None.
+        tile_overlap: float in [0, 1). With `fit="tile"`, the fraction of
+            a window that its neighbour also covers. Defaults to 1/3.
         argument_names: None or a dict argument name -> the name errors
             use for it (`deploy/predict.py` passes its flags, e.g.
             `{"path": "--model", "fit": "--fit"}`). Defaults to None.
@@ -336,7 +352,8 @@ class SegmentationRuntime:
         FileNotFoundError: if `path` does not exist.
         ValueError: for a truncated file, a file of another kind, a
             directory that is not a SavedModel, an unknown `fit`, a
-            `max_size` without `fit="letterbox"`, or a `num_threads` that
+            `max_size` with `fit="exact"`, `fit="tile"` without a window
+            size, a `tile_overlap` outside [0, 1), or a `num_threads` that
             is not None or a positive int.
         ImportError: for a TensorRT engine without TensorRT.
 
@@ -349,7 +366,8 @@ class SegmentationRuntime:
     """
 
     def __init__(self, path, num_threads=None, providers=None, fit="exact",
-                 max_size=None, argument_names=None):
+                 max_size=None, argument_names=None,
+                 tile_overlap=DEFAULT_OVERLAP):
         names = dict(argument_names or {})
         self._names = names
         fit_name, size_name = self._arg("fit"), self._arg("max_size")
@@ -357,14 +375,16 @@ class SegmentationRuntime:
             raise ValueError(
                 f"`{fit_name}` must be one of {list(FITS)}. "
                 f"Received: {fit_name}={fit!r}")
-        if max_size is not None and fit != "letterbox":
+        if max_size is not None and fit == "exact":
             raise ValueError(
-                f"`{size_name}` shrinks images only with "
-                f"{fit_name}='letterbox'. Received: {size_name}="
-                f"{max_size!r}, {fit_name}={fit!r}")
+                f"`{size_name}` needs {fit_name}='letterbox' (larger images "
+                f"are shrunk to it) or {fit_name}='tile' (the window size). "
+                f"Received: {size_name}={max_size!r}, {fit_name}={fit!r}")
         check_num_threads(num_threads, self._arg("num_threads"))
         self.fit = fit
         self.max_size = size_pair(max_size, size_name)
+        self.tile_overlap = check_overlap(tile_overlap,
+                                          self._arg("tile_overlap"))
         self.path = os.fspath(path)
         argument = self._arg("path")
         self.kind = detect_model_kind(self.path, argument)
@@ -379,6 +399,32 @@ class SegmentationRuntime:
         else:
             self._backend = _TensorRTBackend(self.path)
         self.metadata = self._backend.metadata or {}
+        if fit == "tile":
+            self._check_tile_size(max_size)
+
+    def _check_tile_size(self, max_size):
+        """Raises a `ValueError` if `fit="tile"` has no usable window
+        (`max_size` as given, for the message)."""
+        fit_name, size_name = self._arg("fit"), self._arg("max_size")
+        if self.fixed_size is not None and self.max_size not in (
+                None, tuple(self.fixed_size)):
+            raise ValueError(
+                f"A fixed-size model's windows are its size, "
+                f"{self.fixed_size[0]}x{self.fixed_size[1]}: leave "
+                f"`{size_name}` unset with {fit_name}='tile'. Received: "
+                f"{size_name}={max_size!r}")
+        if (self.fixed_size is None and self.profile is None
+                and self.max_size is None):
+            raise ValueError(
+                f"{fit_name}='tile' needs `{size_name}`, the window size, for "
+                "a model that takes any size (e.g. 513, or the size it was "
+                f"trained or exported at). Received: {size_name}=None")
+        low = self.min_input_size or 1
+        if min(self.tile_size) < low:
+            raise ValueError(
+                f"`{size_name}` must be at least the model's smallest input, "
+                f"{low}, to be a window. Received: {size_name}="
+                f"{max_size!r}")
 
     def _arg(self, name):
         """The name errors give argument `name` (a script's flag)."""
@@ -409,8 +455,26 @@ class SegmentationRuntime:
         """The `EngineProfile` of a TensorRT engine, else None."""
         return getattr(self._backend, "profile", None)
 
+    @property
+    def tile_size(self):
+        """`(height, width)` of the windows with `fit="tile"`, else None:
+        a fixed-size model's size, else `max_size` (at most a TensorRT
+        profile's largest), else the profile's largest."""
+        if self.fit != "tile":
+            return None
+        if self.fixed_size is not None:
+            return tuple(self.fixed_size)
+        high = (self.profile.max_shape[1:3] if self.profile is not None
+                else None)
+        if self.max_size is None:
+            return tuple(high) if high is not None else None
+        if high is None:
+            return self.max_size
+        return (min(self.max_size[0], high[0]), min(self.max_size[1], high[1]))
+
     def fit_plan(self, height, width):
-        """How `fit="letterbox"` fits a `height x width` image, or None.
+        """How `fit="letterbox"` fits a `height x width` image (or, with
+        `fit="tile"`, a window), or None.
 
         Returns:
             None if the image is taken as it is (always, with
@@ -429,6 +493,25 @@ class SegmentationRuntime:
                 max_size = (high[1], high[2])
         return letterbox_plan(height, width, fixed_size=self.fixed_size,
                               min_size=min_size, max_size=max_size)
+
+    def fit_note(self, height, width):
+        """How a `height x width` image is fitted, in words, or None.
+
+        Example: `"letterboxed: 50x70 resized to 29x41, padded to 41x41"`,
+        or with `fit="tile"`, `"tiled: 6 windows of 41x41"`.
+        """
+        if self.fit == "tile":
+            windows = tile_windows(height, width, self.tile_size,
+                                   self.tile_overlap)
+            if len(windows) > 1:
+                return (f"tiled: {len(windows)} windows of "
+                        f"{windows[0][2]}x{windows[0][3]}")
+        plan = self.fit_plan(height, width)
+        if plan is None:
+            return None
+        return (f"letterboxed: {height}x{width} resized to "
+                f"{plan[0][0]}x{plan[0][1]}, padded to "
+                f"{plan[1][0]}x{plan[1][1]}")
 
     def check_size(self, height, width):
         """Raises a `ValueError` if this model cannot take `height x width`.
@@ -480,6 +563,19 @@ class SegmentationRuntime:
             axis for a single `[H, W, 3]` image.
         """
         batch, single = prepare_images(images)
+        if self.fit == "tile":
+            blended = segment_in_tiles(self._segment, batch, self.tile_size,
+                                       self.tile_overlap)
+            outputs = {name: blended[name] for name in OUTPUT_NAMES
+                       if name in blended}
+        else:
+            outputs = self._segment(batch)
+        if single:
+            outputs = {k: v[0] for k, v in outputs.items()}
+        return outputs
+
+    def _segment(self, batch):
+        """The outputs of a prepared uint8 batch, fitted if need be."""
         size = batch.shape[1:3]
         plan = self.fit_plan(*size)
         if plan is not None:
@@ -501,12 +597,13 @@ class SegmentationRuntime:
                 outputs[name] = value.astype(dtype, copy=False)
         if plan is not None:
             outputs = restore_outputs(outputs, plan[0], size)
-        if single:
-            outputs = {k: v[0] for k, v in outputs.items()}
         return outputs
 
     predict = __call__
 
     def __repr__(self):
-        return (f"SegmentationRuntime(kind={self.kind!r}, path={self.path!r}, "
-                f"fit={self.fit!r}, max_size={self.max_size!r})")
+        text = (f"SegmentationRuntime(kind={self.kind!r}, path={self.path!r}, "
+                f"fit={self.fit!r}, max_size={self.max_size!r}")
+        if self.fit == "tile":
+            text += f", tile_overlap={self.tile_overlap!r}"
+        return text + ")"

@@ -180,8 +180,9 @@ def _script_error(argv, capsys):
     (["--max-size", "0"], "`--max-size` must be a positive int. Received: "
                           "--max-size=0"),
     (["--max-size", "600", "--fit", "exact"],
-     "`--max-size` shrinks images only with --fit='letterbox'. Received: "
-     "--max-size=600, --fit='exact'"),
+     "`--max-size` needs --fit='letterbox' (larger images are shrunk to it) "
+     "or --fit='tile' (the window size). Received: --max-size=600, "
+     "--fit='exact'"),
     *BAD_NUM_THREADS_FLAGS,
 ])
 def test_predict_script_names_its_flags_before_loading(tmp_path, capsys,

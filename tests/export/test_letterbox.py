@@ -157,7 +157,8 @@ def test_dynamic_model_pads_images_below_its_smallest_size(keras_runtime, rng):
 
 def test_fit_must_be_known(tmp_path):
     with pytest.raises(ValueError, match=r"`fit` must be one of \['exact', "
-                                         r"'letterbox'\]. Received: fit='pad'"):
+                                         r"'letterbox', 'tile'\]. Received: "
+                                         "fit='pad'"):
         SegmentationRuntime(tmp_path / "model.onnx", fit="pad")
 
 
@@ -228,8 +229,9 @@ def test_max_size_bounds_large_photos_on_a_dynamic_model(keras_runtime, rng):
 
 
 def test_max_size_needs_letterbox_and_a_positive_size(tmp_path):
-    with pytest.raises(ValueError, match="`max_size` shrinks images only with "
-                                         "fit='letterbox'"):
+    with pytest.raises(ValueError, match="`max_size` needs fit='letterbox' "
+                                         r"\(larger images are shrunk to it\) "
+                                         "or fit='tile'"):
         SegmentationRuntime(tmp_path / "model.onnx", max_size=512)
     with pytest.raises(ValueError, match="`max_size` must be a positive int"):
         SegmentationRuntime(tmp_path / "model.onnx", fit="letterbox",

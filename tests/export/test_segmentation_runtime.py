@@ -162,7 +162,8 @@ def test_runtime_errors_use_the_names_they_are_given(tmp_path):
         SegmentationRuntime(missing, fit="letterbox", max_size=0,
                             argument_names=names)
     with pytest.raises(ValueError, match=(
-            "^`--max-size` shrinks images only with --fit='letterbox'. "
+            r"^`--max-size` needs --fit='letterbox' \(larger images are "
+            r"shrunk to it\) or --fit='tile' \(the window size\). "
             "Received: --max-size=600, --fit='exact'$")):
         SegmentationRuntime(missing, max_size=600, argument_names=names)
     # Without names, the library names its own arguments.

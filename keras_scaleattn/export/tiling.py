@@ -1,0 +1,153 @@
+"""Segment a large image in overlapping tiles, and blend their outputs.
+
+Letterboxing a 4000 x 3000 photo into a 513 x 513 model shrinks it eightfold,
+and the small objects that attention to scale is for vanish with the
+detail. Tiling keeps the photo's resolution instead: windows of the model's
+size (a fixed-size TFLite model's, a TensorRT profile's largest, or a chosen
+`max_size` for a model of any size) cover the image with a chosen overlap,
+each window is segmented on its own at full resolution, and where windows
+overlap their probabilities and attention weights are averaged, so the class
+map (their argmax) has no seams at the windows' edges. This is the
+"sliding window" inference of DeepLab's successors and MMSegmentation's
+`slide` mode; windows along a side are spread evenly and the last one ends
+at the border, so every window lies inside the image.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+DEFAULT_OVERLAP = 1.0 / 3.0
+
+
+def check_overlap(overlap, name="tile_overlap"):
+    """Returns `overlap` as a float if it is a number in [0, 1).
+
+    Raises:
+        ValueError: naming `name` and the value, for anything else (an
+            overlap of 1 would never advance).
+
+    Example:
+
+    >>> check_overlap(0.5)
+    0.5
+    """
+    if (isinstance(overlap, bool) or not isinstance(overlap, numbers.Real)
+            or not 0.0 <= float(overlap) < 1.0):
+        raise ValueError(
+            f"`{name}` must be a number in [0, 1): the fraction of a tile "
+            f"that its neighbour also covers. Received: {name}={overlap!r}")
+    return float(overlap)
+
+
+def tile_starts(length, tile, overlap=DEFAULT_OVERLAP):
+    """Where the windows along one side of the image begin.
+
+    Windows advance by `stride = max(1, floor(tile * (1 - overlap)))` from 0,
+    and the last is moved back to end at the border (MMSegmentation's
+    `slide` inference places them the same way). A side no longer than the
+    tile gets one window, at 0.
+
+    Args:
+        length: int >= 1, the image's side.
+        tile: int >= 1, the window's side.
+        overlap: float in [0, 1). Defaults to 1/3.
+
+    Returns:
+        list of ints, increasing, the first 0 and the last
+        `max(0, length - tile)`.
+
+    Example:
+
+    >>> tile_starts(1000, 513), tile_starts(400, 513)
+    ([0, 342, 487], [0])
+    >>> tile_starts(1026, 513, overlap=0.0)
+    [0, 513]
+    """
+    overlap = check_overlap(overlap, "overlap")
+    if length <= tile:
+        return [0]
+    stride = max(1, int(math.floor(tile * (1.0 - overlap))))
+    count = -(-(length - tile) // stride) + 1
+    return [min(i * stride, length - tile) for i in range(count)]
+
+
+def tile_windows(height, width, tile_size, overlap=DEFAULT_OVERLAP):
+    """The windows `(top, left, height, width)` that cover an image.
+
+    Args:
+        height: int >= 1.
+        width: int >= 1.
+        tile_size: `(height, width)` of a window. A window is cut to the
+            image on a side where the image is smaller.
+        overlap: float in [0, 1). Defaults to 1/3.
+
+    Returns:
+        list of `(top, left, window_height, window_width)`, row by row.
+
+    Example:
+
+    >>> tile_windows(600, 400, (513, 513))
+    [(0, 0, 513, 400), (87, 0, 513, 400)]
+    """
+    rows = tile_starts(height, tile_size[0], overlap)
+    cols = tile_starts(width, tile_size[1], overlap)
+    tile_h, tile_w = min(height, tile_size[0]), min(width, tile_size[1])
+    return [(top, left, tile_h, tile_w) for top in rows for left in cols]
+
+
+def segment_in_tiles(segment, batch, tile_size, overlap=DEFAULT_OVERLAP):
+    """Segments a batch window by window and blends the windows' outputs.
+
+    Args:
+        segment: callable taking uint8 `[B, h, w, 3]` (a window of every
+            image) and returning a dict with `"probabilities"` `[B, h, w,
+            C]` and optionally `"attention"` `[B, h, w, S]` (as
+            `SegmentationRuntime` does).
+        batch: uint8 `[B, H, W, 3]`.
+        tile_size: `(height, width)` of the windows.
+        overlap: float in [0, 1), the fraction of a window its neighbour
+            also covers. Defaults to 1/3.
+
+    Returns:
+        dict: `"class_map"` int32 `[B, H, W]` (the argmax of the blended
+        probabilities), `"probabilities"` float32 `[B, H, W, C]`, the mean
+        over the windows that cover each pixel, and `"attention"` likewise
+        if `segment` returns it.
+
+    Example:
+
+    >>> def segment(window):  # a made-up model: class 1 where red > 127
+    ...     p = (window[..., :1] > 127).astype(np.float32)
+    ...     return {"probabilities": np.concatenate([1 - p, p], axis=-1)}
+    >>> image = np.zeros((1, 5, 7, 3), np.uint8)
+    >>> image[0, :, 4:, 0] = 255
+    >>> out = segment_in_tiles(segment, image, (3, 3))
+    >>> out["class_map"][0].tolist()[0]
+    [0, 0, 0, 0, 1, 1, 1]
+    """
+    batch = np.asarray(batch)
+    size, height, width = batch.shape[0], batch.shape[1], batch.shape[2]
+    sums, count = {}, np.zeros((height, width), np.float32)
+    for top, left, tile_h, tile_w in tile_windows(height, width, tile_size,
+                                                  overlap):
+        outputs = segment(batch[:, top:top + tile_h, left:left + tile_w])
+        if "probabilities" not in outputs:
+            raise ValueError(
+                "Tiling blends the windows' class probabilities, but the "
+                f"model returned only {sorted(outputs)}.")
+        for name in ("probabilities", "attention"):
+            if name not in outputs:
+                continue
+            value = np.asarray(outputs[name], np.float32)
+            if name not in sums:
+                sums[name] = np.zeros((size, height, width, value.shape[-1]),
+                                      np.float32)
+            sums[name][:, top:top + tile_h, left:left + tile_w] += value
+        count[top:top + tile_h, left:left + tile_w] += 1.0
+    blended = {name: value / count[None, :, :, None]
+               for name, value in sums.items()}
+    blended["class_map"] = np.argmax(
+        blended["probabilities"], axis=-1).astype(np.int32)
+    return blended
