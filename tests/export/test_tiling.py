@@ -289,3 +289,32 @@ def test_evaluate_script_scores_tiled_inference(keras_runtime, tmp_path,
                   1)
     iou = np.diag(matrix) / (matrix.sum(0) + matrix.sum(1) - np.diag(matrix))
     assert got["miou"] == pytest.approx(np.nanmean(iou), abs=1e-6)
+
+
+@pytest.mark.slow
+def test_tensorrt_profile_sets_the_largest_window(exports, keras_runtime, rng,
+                                                  monkeypatch):
+    # TensorRT is not installed here: the ONNX model stands in for an
+    # engine and reports the profile an engine would (as in
+    # test_letterbox.py), from its construction on.
+    from keras_scaleattn.export import segmentation_runtime
+    from keras_scaleattn.export.tensorrt_engine import EngineProfile
+
+    profile = EngineProfile((1, 41, 41), (1, 57, 57), (2, 73, 73))
+    monkeypatch.setattr(segmentation_runtime._OnnxBackend, "profile", profile,
+                        raising=False)
+    runtimes = {name: SegmentationRuntime(exports["onnx"], fit="tile", **kwargs)
+                for name, kwargs in (("profile", {}),
+                                     ("smaller", {"max_size": 57}),
+                                     ("larger", {"max_size": 100}))}
+    assert runtimes["profile"].tile_size == (73, 73)
+    assert runtimes["smaller"].tile_size == (57, 57)
+    assert runtimes["larger"].tile_size == (73, 73)   # at most the profile's
+    # 100x60: windows of 73x60 (inside the profile); 3 images run in
+    # chunks of the profile's batch of 2.
+    images = rng.integers(0, 256, size=(3, 100, 60, 3), dtype=np.uint8)
+    out = runtimes["profile"](images)
+    expected = _blend_reference(keras_runtime, images[2:], (73, 73), 1 / 3)
+    np.testing.assert_allclose(out["probabilities"][2:],
+                               expected["probabilities"], atol=1e-5)
+    assert runtimes["profile"].fit_note(100, 60) == "tiled: 2 windows of 73x60"
