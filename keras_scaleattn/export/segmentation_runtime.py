@@ -12,12 +12,14 @@ windows of the model's size at their own resolution (`tiling.py`).
 
 import json
 import os
+import sys
 
 import numpy as np
 
 from keras_scaleattn.export.images import prepare_images
 from keras_scaleattn.export.keras_file import DESCRIPTIONS as _DESCRIPTIONS
 from keras_scaleattn.export.keras_file import describe as _describe
+from keras_scaleattn.export.keras_file import check_segmenter
 from keras_scaleattn.export.keras_file import load_keras_model
 from keras_scaleattn.export.keras_file import not_a_keras_archive
 from keras_scaleattn.export.keras_file import sniff as _sniff
@@ -169,13 +171,14 @@ def _backend_serving_function(model):
 class _KerasBackend:
     input_dtype = np.uint8
 
-    def __init__(self, path, argument):
+    def __init__(self, path, argument, model=None):
         import keras
 
         from keras_scaleattn.export.serving import export_metadata
         from keras_scaleattn.export.serving import serving_function
 
-        self.model = load_keras_model(path, argument)
+        self.model = (check_segmenter(model) if model is not None
+                      else load_keras_model(path, argument))
         self.metadata = export_metadata(self.model, "uint8")
         if keras.backend.backend() == "tensorflow":
             self._serve = serving_function(self.model, "uint8")
@@ -325,7 +328,9 @@ class SegmentationRuntime:
 
     Args:
         path: str or os.PathLike. A `.keras` file, a SavedModel directory, a
-            `.tflite`, an `.onnx`, or a TensorRT `.engine` / `.plan`.
+            `.tflite`, an `.onnx`, or a TensorRT `.engine` / `.plan`. Or a
+            segmenter already in memory (a `keras.Model`, e.g. from
+            `keras.models.load_model`): kind `"keras"`, `path` None.
         num_threads: positive int or None. LiteRT interpreter threads
             (checked for every format, used by TFLite only).
             Defaults to None (LiteRT's default).
@@ -385,22 +390,30 @@ class SegmentationRuntime:
         self.max_size = size_pair(max_size, size_name)
         self.tile_overlap = check_overlap(tile_overlap,
                                           self._arg("tile_overlap"))
-        self.path = os.fspath(path)
         argument = self._arg("path")
-        self.kind = detect_model_kind(self.path, argument)
-        if self.kind == "keras":
-            self._backend = _KerasBackend(self.path, argument)
-        elif self.kind == "saved_model":
-            self._backend = _SavedModelBackend(self.path, argument)
-        elif self.kind == "tflite":
-            self._backend = _TFLiteBackend(self.path, num_threads, argument)
-        elif self.kind == "onnx":
-            self._backend = _OnnxBackend(self.path, providers, argument)
+        keras_module = sys.modules.get("keras")
+        if keras_module is not None and isinstance(path, keras_module.Model):
+            self.path, self.kind = None, "keras"
+            self._backend = _KerasBackend(None, argument, model=path)
         else:
-            self._backend = _TensorRTBackend(self.path)
+            self.path = os.fspath(path)
+            self.kind = detect_model_kind(self.path, argument)
+            self._backend = self._load(num_threads, providers, argument)
         self.metadata = self._backend.metadata or {}
         if fit == "tile":
             self._check_tile_size(max_size)
+
+    def _load(self, num_threads, providers, argument):
+        """The backend that runs `self.path`, a file of kind `self.kind`."""
+        if self.kind == "keras":
+            return _KerasBackend(self.path, argument)
+        if self.kind == "saved_model":
+            return _SavedModelBackend(self.path, argument)
+        if self.kind == "tflite":
+            return _TFLiteBackend(self.path, num_threads, argument)
+        if self.kind == "onnx":
+            return _OnnxBackend(self.path, providers, argument)
+        return _TensorRTBackend(self.path)
 
     def _check_tile_size(self, max_size):
         """Raises a `ValueError` if `fit="tile"` has no usable window

@@ -318,3 +318,24 @@ def test_tensorrt_profile_sets_the_largest_window(exports, keras_runtime, rng,
     np.testing.assert_allclose(out["probabilities"][2:],
                                expected["probabilities"], atol=1e-5)
     assert runtimes["profile"].fit_note(100, 60) == "tiled: 2 windows of 73x60"
+
+
+def test_a_model_in_memory_runs_like_its_file(tiny_model, keras_runtime, rng):
+    """An application that loaded the model with keras.models.load_model
+    passes it as it is: the same outputs as the runtime of its file, tiled
+    too."""
+    in_memory = SegmentationRuntime(tiny_model, fit="tile", max_size=41)
+    assert in_memory.kind == "keras" and in_memory.path is None
+    assert in_memory.metadata["scales"] == [1.0, 0.5]
+    image = rng.integers(0, 256, size=(50, 70, 3), dtype=np.uint8)
+    from_file = SegmentationRuntime(keras_runtime.path, fit="tile",
+                                    max_size=41)
+    np.testing.assert_allclose(in_memory(image)["probabilities"],
+                               from_file(image)["probabilities"], atol=1e-6)
+    import keras
+
+    not_a_segmenter = keras.Sequential([keras.Input((8,)),
+                                        keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="must be a Keras segmenter with a "
+                                         "'logits' output"):
+        SegmentationRuntime(not_a_segmenter)
