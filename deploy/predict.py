@@ -19,7 +19,7 @@ a TensorRT profile's largest, or `--max-size N` for a model of any size),
 `--tile-overlap` (default 1/3) of each window shared with its neighbour,
 and the windows' probabilities averaged where they overlap:
 
-    python deploy/predict.py --model exports/model_513x513_int8.tflite \
+    python deploy/predict.py --model exports/model_513_int8.tflite \
         --images photos/ --out-dir predictions/ --fit tile
 
 Photos are read upright (their EXIF orientation applied). When two images

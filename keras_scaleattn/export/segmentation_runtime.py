@@ -18,8 +18,8 @@ import numpy as np
 
 from keras_scaleattn.export.images import prepare_images
 from keras_scaleattn.export.keras_file import DESCRIPTIONS as _DESCRIPTIONS
-from keras_scaleattn.export.keras_file import describe as _describe
 from keras_scaleattn.export.keras_file import check_segmenter
+from keras_scaleattn.export.keras_file import describe as _describe
 from keras_scaleattn.export.keras_file import load_keras_model
 from keras_scaleattn.export.keras_file import not_a_keras_archive
 from keras_scaleattn.export.keras_file import sniff as _sniff
