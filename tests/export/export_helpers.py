@@ -22,10 +22,11 @@ BAD_NUM_THREADS_FLAGS = [
 ]
 
 
-def load_script(name):
-    """Imports `deploy/<name>.py` as a module (deploy/ is not a package)."""
+def load_script(name, folder="deploy"):
+    """Imports `<folder>/<name>.py` as a module (deploy/ and training/ are
+    not packages)."""
     spec = importlib.util.spec_from_file_location(
-        f"deploy_{name}", ROOT / "deploy" / f"{name}.py")
+        f"{folder}_{name}", ROOT / folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -62,4 +63,31 @@ def identity_onnx_file(path, metadata=None):
         entry.key = "keras_scaleattn"
         entry.value = metadata
     onnx.save(model, path)
+    return path
+
+
+def write_glob_experiment(folder, pairs, size_thresholds):
+    """Writes `(image, label)` uint8 pairs as PNGs under `folder`/images and
+    `folder`/masks, and `folder`/config.yaml: a 3-class `glob` experiment
+    that trains and evaluates on them. Returns the config's path."""
+    from PIL import Image
+
+    from keras_scaleattn.training import config_from_dict
+    from keras_scaleattn.training import save_config
+
+    folder = Path(folder)
+    for i, (image, label) in enumerate(pairs):
+        for name, array in (("images", image), ("masks", label)):
+            (folder / name).mkdir(exist_ok=True)
+            Image.fromarray(array).save(folder / name / f"x{i}.png")
+    kwargs = {"image_glob": str(folder / "images" / "*.png"),
+              "mask_glob": str(folder / "masks" / "*.png")}
+    config = config_from_dict({
+        "data": {"dataset": "glob", "data_dir": str(folder),
+                 "num_classes": 3, "size_thresholds": list(size_thresholds),
+                 "train_source_kwargs": kwargs, "eval_source_kwargs": kwargs},
+        "optimization": {"steps": 1, "steps_per_epoch": 1},
+    })
+    path = folder / "config.yaml"
+    save_config(config, path)
     return path

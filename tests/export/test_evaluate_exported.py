@@ -17,6 +17,7 @@ from PIL import Image
 from keras_scaleattn.evaluation import evaluate_segmenter
 from keras_scaleattn.export.segmentation_runtime import SegmentationRuntime
 from tests.export.export_helpers import ROOT
+from tests.export.export_helpers import write_glob_experiment
 
 THRESHOLDS = (100, 400)
 
@@ -75,30 +76,16 @@ def test_fixed_size_tflite_is_evaluated_letterboxed(exports, test_images):
 @pytest.mark.slow
 def test_evaluate_script_takes_an_exported_model(exports, tiny_model_path,
                                                  tmp_path):
-    from keras_scaleattn.training import config_from_dict
-    from keras_scaleattn.training import save_config
-
     rng = np.random.default_rng(2)
-    for i, (height, width) in enumerate([(40, 50), (45, 45)]):
-        image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-        label = rng.integers(0, 3, (height, width), dtype=np.uint8)
-        for folder, array in (("images", image), ("masks", label)):
-            (tmp_path / folder).mkdir(exist_ok=True)
-            Image.fromarray(array).save(tmp_path / folder / f"x{i}.png")
-    kwargs = {"image_glob": str(tmp_path / "images" / "*.png"),
-              "mask_glob": str(tmp_path / "masks" / "*.png")}
-    config = config_from_dict({
-        "data": {"dataset": "glob", "data_dir": str(tmp_path),
-                 "num_classes": 3, "size_thresholds": list(THRESHOLDS),
-                 "train_source_kwargs": kwargs, "eval_source_kwargs": kwargs},
-        "optimization": {"steps": 1, "steps_per_epoch": 1},
-    })
-    save_config(config, tmp_path / "config.yaml")
+    pairs = [(rng.integers(0, 256, (height, width, 3), dtype=np.uint8),
+              rng.integers(0, 3, (height, width), dtype=np.uint8))
+             for height, width in [(40, 50), (45, 45)]]
+    config_path = write_glob_experiment(tmp_path, pairs, THRESHOLDS)
     figures = {}
     for name, path in (("keras", tiny_model_path), ("onnx", exports["onnx"])):
         result = subprocess.run(
             [sys.executable, os.path.join(ROOT, "training", "evaluate.py"),
-             "--model", path, "--config", str(tmp_path / "config.yaml"),
+             "--model", path, "--config", str(config_path),
              "--json", str(tmp_path / f"{name}.json")],
             capture_output=True, text=True, timeout=600, cwd=ROOT)
         assert result.returncode == 0, result.stderr[-3000:]

@@ -8,6 +8,7 @@ windows covering each pixel, with the model run on each window through the
 exact (unfitted) runtime.
 """
 
+import json
 import math
 
 import numpy as np
@@ -21,6 +22,7 @@ from keras_scaleattn.export.tiling import tile_starts
 from keras_scaleattn.export.tiling import tile_windows
 from tests.export.export_helpers import FIXED_SIZE
 from tests.export.export_helpers import load_script
+from tests.export.export_helpers import write_glob_experiment
 
 
 def _mmseg_starts(length, tile, overlap):
@@ -237,50 +239,21 @@ def test_predict_script_names_a_bad_overlap(tmp_path, capsys):
     assert "Traceback" not in err
 
 
-def _load_evaluate_script():
-    import importlib.util
-
-    from tests.export.export_helpers import ROOT
-
-    spec = importlib.util.spec_from_file_location(
-        "training_evaluate", ROOT / "training" / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.slow
 def test_evaluate_script_scores_tiled_inference(keras_runtime, tmp_path,
                                                 capsys):
     """`evaluate.py --fit tile` on a .keras model: the mIoU of the tiled
     class maps, from a confusion matrix built here."""
-    from keras_scaleattn.training import config_from_dict
-    from keras_scaleattn.training import save_config
-
     rng = np.random.default_rng(3)
-    pairs = []
-    for i in range(2):
-        image = rng.integers(0, 256, (70, 100, 3), dtype=np.uint8)
-        label = rng.integers(0, 3, (70, 100), dtype=np.uint8)
-        pairs.append((image, label))
-        for folder, array in (("images", image), ("masks", label)):
-            (tmp_path / folder).mkdir(exist_ok=True)
-            Image.fromarray(array).save(tmp_path / folder / f"x{i}.png")
-    kwargs = {"image_glob": str(tmp_path / "images" / "*.png"),
-              "mask_glob": str(tmp_path / "masks" / "*.png")}
-    config = config_from_dict({
-        "data": {"dataset": "glob", "data_dir": str(tmp_path),
-                 "num_classes": 3, "size_thresholds": [100, 400],
-                 "train_source_kwargs": kwargs, "eval_source_kwargs": kwargs},
-    })
-    save_config(config, tmp_path / "config.yaml")
-    argv = ["--model", keras_runtime.path, "--config",
-            str(tmp_path / "config.yaml"), "--fit", "tile", "--max-size",
-            "41", "--json", str(tmp_path / "tiled.json")]
-    assert _load_evaluate_script().main(argv) == 0
+    pairs = [(rng.integers(0, 256, (70, 100, 3), dtype=np.uint8),
+              rng.integers(0, 3, (70, 100), dtype=np.uint8))
+             for _ in range(2)]
+    config_path = write_glob_experiment(tmp_path, pairs, (100, 400))
+    argv = ["--model", keras_runtime.path, "--config", str(config_path),
+            "--fit", "tile", "--max-size", "41", "--json",
+            str(tmp_path / "tiled.json")]
+    assert load_script("evaluate", "training").main(argv) == 0
     assert "Evaluating the keras model" in capsys.readouterr().out
-    import json
-
     got = json.loads((tmp_path / "tiled.json").read_text())
     runtime = SegmentationRuntime(keras_runtime.path, fit="tile", max_size=41)
     matrix = np.zeros((3, 3), np.int64)
