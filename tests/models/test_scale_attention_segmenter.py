@@ -182,6 +182,15 @@ def test_config_round_trip():
     clone = ScaleAttentionSegmenter.from_config(model.get_config())
     assert clone.get_config() == model.get_config()
     assert clone.count_params() == model.count_params()
+    # The README's recipe for a copy in memory: the same outputs, and the
+    # attributes the full-resolution inference pads by.
+    clone.set_weights(model.get_weights())
+    images = np.random.default_rng(0).uniform(0, 255, (1, 41, 57, 3))
+    for name, value in model.predict(images, verbose=0).items():
+        np.testing.assert_array_equal(clone.predict(images, verbose=0)[name],
+                                      value)
+    assert (clone.scales, clone.min_input_size) == (model.scales,
+                                                    model.min_input_size)
 
 
 @pytest.mark.parametrize(
