@@ -17,7 +17,8 @@ side, to bound a dynamic model's memory and time.
 segmented in overlapping windows of the model's size (a fixed-size model's,
 a TensorRT profile's largest, or `--max-size N` for a model of any size),
 `--tile-overlap` (default 1/3) of each window shared with its neighbour,
-and the windows' probabilities averaged where they overlap:
+and the windows' probabilities averaged where they overlap, weighted by a
+Gaussian on each window (`--tile-blend mean`: evenly):
 
     python deploy/predict.py --model exports/model_513_int8.tflite \
         --images photos/ --out-dir predictions/ --fit tile
@@ -45,7 +46,7 @@ from keras_scaleattn.export.segmentation_runtime import SegmentationRuntime
 # The flags errors name instead of the library's arguments.
 FLAGS = {"path": "--model", "num_threads": "--num-threads",
          "max_size": "--max-size", "fit": "--fit", "folder": "--images",
-         "tile_overlap": "--tile-overlap"}
+         "tile_overlap": "--tile-overlap", "tile_blend": "--tile-blend"}
 
 
 def check_flags(args):
@@ -97,6 +98,10 @@ def parse_args(argv=None):
                         help="with --fit tile, the fraction of a window its "
                              "neighbour also covers, in [0, 1) "
                              "(default: 1/3)")
+    parser.add_argument("--tile-blend", choices=("gaussian", "mean"),
+                        default="gaussian",
+                        help="with --fit tile, weight overlapping windows by "
+                             "a Gaussian on each (default) or evenly (mean)")
     return parser.parse_args(argv)
 
 
@@ -106,6 +111,7 @@ def main(argv=None):
     runtime = SegmentationRuntime(args.model, num_threads=args.num_threads,
                                   fit=args.fit, max_size=args.max_size,
                                   tile_overlap=args.tile_overlap,
+                                  tile_blend=args.tile_blend,
                                   argument_names=FLAGS)
     result = predict_folder(runtime, args.images, args.out_dir,
                             alpha=args.alpha, log=print, skip_unreadable=True,

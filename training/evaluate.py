@@ -17,7 +17,8 @@ at its own precision (int8, float16), on the same data. A fixed-size TFLite
 model letterboxes images of other sizes (`SegmentationRuntime(...,
 fit="letterbox")`).
 
-`--fit letterbox|tile|exact` (with `--max-size N`, `--tile-overlap F`) runs
+`--fit letterbox|tile|exact` (with `--max-size N`, `--tile-overlap F`,
+`--tile-blend gaussian|mean`) runs
 any model, a `.keras` file too, through `SegmentationRuntime` with that fit,
 as `deploy/predict.py` does: the mIoU of letterboxed or tiled inference on
 large images (docs/deployment.md, "Tiling"):
@@ -46,7 +47,8 @@ from keras_scaleattn.training.trainer import class_names_for
 
 # The flags SegmentationRuntime's errors name.
 RUNTIME_FLAGS = {"path": "--model", "fit": "--fit", "max_size": "--max-size",
-                 "tile_overlap": "--tile-overlap"}
+                 "tile_overlap": "--tile-overlap",
+                 "tile_blend": "--tile-blend"}
 
 
 def results_markdown(results):
@@ -104,6 +106,10 @@ def main(argv=None):
     parser.add_argument("--tile-overlap", type=float, default=1.0 / 3.0,
                         help="with --fit tile, the fraction of a window its "
                              "neighbour also covers (default: 1/3)")
+    parser.add_argument("--tile-blend", choices=("gaussian", "mean"),
+                        default="gaussian",
+                        help="with --fit tile, weight overlapping windows by "
+                             "a Gaussian on each (default) or evenly (mean)")
     parser.add_argument("overrides", nargs="*", metavar="key=value")
     args = parser.parse_args(argv)
     if args.max_size is not None:
@@ -134,7 +140,8 @@ def main(argv=None):
     else:
         model = SegmentationRuntime(
             args.model, fit=args.fit or "letterbox", max_size=args.max_size,
-            tile_overlap=args.tile_overlap, argument_names=RUNTIME_FLAGS)
+            tile_overlap=args.tile_overlap, tile_blend=args.tile_blend,
+            argument_names=RUNTIME_FLAGS)
         exported = "" if model.kind == "keras" else "exported "
         print(f"Evaluating the {exported}{model.kind} model "
               f"({model.metadata.get('precision', 'unknown')} precision), "

@@ -5,7 +5,7 @@
   `fit="letterbox"` fits any image size to a fixed-size model or a TensorRT
   profile (`letterbox_plan`, `letterbox_images`, `restore_outputs`);
   `fit="tile"` segments large images in overlapping windows at their own
-  resolution (`tile_windows`, `segment_in_tiles`).
+  resolution (`tile_windows`, `window_weights`, `segment_in_tiles`).
 - `export_saved_model`, `export_tflite`, `export_onnx`: one format each,
   written atomically, each from a float32 copy of the model
   (`float32_model`: mixed-precision models export too); `export_artifacts` /
@@ -31,6 +31,7 @@ _EXPORTS = {
     "restore_outputs": "letterbox",
     "tile_windows": "tiling",
     "segment_in_tiles": "tiling",
+    "window_weights": "tiling",
     "export_saved_model": "saved_model",
     "export_tflite": "tflite",
     "convert_tflite": "tflite",

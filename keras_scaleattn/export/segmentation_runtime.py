@@ -30,6 +30,7 @@ from keras_scaleattn.export.letterbox import size_pair
 from keras_scaleattn.export.serving import METADATA_KEY
 from keras_scaleattn.export.serving import OUTPUT_NAMES
 from keras_scaleattn.export.tiling import DEFAULT_OVERLAP
+from keras_scaleattn.export.tiling import check_blend
 from keras_scaleattn.export.tiling import check_overlap
 from keras_scaleattn.export.tiling import segment_in_tiles
 from keras_scaleattn.export.tiling import tile_windows
@@ -322,8 +323,9 @@ class SegmentationRuntime:
     `fit="tile"`, images larger than the tile (a fixed-size model's size, a
     TensorRT profile's largest, or `max_size`) are segmented in overlapping
     windows of it at their own resolution, the windows' probabilities and
-    attention averaged where they overlap (`tiling.py`); windows the model
-    does not take (an image smaller than the tile) are letterboxed. A batch
+    attention averaged where they overlap (Gaussian-weighted by default,
+    `tiling.py`); windows the model does not take (an image smaller than
+    the tile) are letterboxed. A batch
     larger than a model's fixed or maximum batch is run in chunks.
 
     Args:
@@ -349,6 +351,10 @@ class SegmentationRuntime:
             Defaults to None.
         tile_overlap: float in [0, 1). With `fit="tile"`, the fraction of
             a window that its neighbour also covers. Defaults to 1/3.
+        tile_blend: `"gaussian"` or `"mean"`. With `fit="tile"`, how
+            overlapping windows are averaged: weighted by a Gaussian on
+            each window (sigma 1/8 of its side), or evenly. Defaults to
+            `"gaussian"`.
         argument_names: None or a dict argument name -> the name errors
             use for it (`deploy/predict.py` passes its flags, e.g.
             `{"path": "--model", "fit": "--fit"}`). Defaults to None.
@@ -358,7 +364,8 @@ class SegmentationRuntime:
         ValueError: for a truncated file, a file of another kind, a
             directory that is not a SavedModel, an unknown `fit`, a
             `max_size` with `fit="exact"`, `fit="tile"` without a window
-            size, a `tile_overlap` outside [0, 1), or a `num_threads` that
+            size, a `tile_overlap` outside [0, 1), an unknown `tile_blend`,
+            or a `num_threads` that
             is not None or a positive int.
         ImportError: for a TensorRT engine without TensorRT.
 
@@ -372,7 +379,7 @@ class SegmentationRuntime:
 
     def __init__(self, path, num_threads=None, providers=None, fit="exact",
                  max_size=None, argument_names=None,
-                 tile_overlap=DEFAULT_OVERLAP):
+                 tile_overlap=DEFAULT_OVERLAP, tile_blend="gaussian"):
         names = dict(argument_names or {})
         self._names = names
         fit_name, size_name = self._arg("fit"), self._arg("max_size")
@@ -390,6 +397,7 @@ class SegmentationRuntime:
         self.max_size = size_pair(max_size, size_name)
         self.tile_overlap = check_overlap(tile_overlap,
                                           self._arg("tile_overlap"))
+        self.tile_blend = check_blend(tile_blend, self._arg("tile_blend"))
         argument = self._arg("path")
         keras_module = sys.modules.get("keras")
         if keras_module is not None and isinstance(path, keras_module.Model):
@@ -578,7 +586,7 @@ class SegmentationRuntime:
         batch, single = prepare_images(images)
         if self.fit == "tile":
             blended = segment_in_tiles(self._segment, batch, self.tile_size,
-                                       self.tile_overlap)
+                                       self.tile_overlap, self.tile_blend)
             outputs = {name: blended[name] for name in OUTPUT_NAMES
                        if name in blended}
         else:
@@ -618,5 +626,6 @@ class SegmentationRuntime:
         text = (f"SegmentationRuntime(kind={self.kind!r}, path={self.path!r}, "
                 f"fit={self.fit!r}, max_size={self.max_size!r}")
         if self.fit == "tile":
-            text += f", tile_overlap={self.tile_overlap!r}"
+            text += (f", tile_overlap={self.tile_overlap!r}, "
+                     f"tile_blend={self.tile_blend!r}")
         return text + ")"

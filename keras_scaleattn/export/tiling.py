@@ -8,9 +8,15 @@ size (a fixed-size TFLite model's, a TensorRT profile's largest, or a chosen
 each window is segmented on its own at full resolution, and where windows
 overlap their probabilities and attention weights are averaged, so the class
 map (their argmax) has no seams at the windows' edges. This is the
-"sliding window" inference of DeepLab's successors and MMSegmentation's
-`slide` mode; windows along a side are spread evenly and the last one ends
-at the border, so every window lies inside the image.
+"sliding window" inference of MMSegmentation's `slide` mode (windows along
+a side spread evenly, the last one ending at the border, so every window
+lies inside the image). By default the average is weighted by a Gaussian
+centred on each window (sigma 1/8 of its side, nnU-Net's and MONAI's
+`gaussian` mode): a pixel near a window's edge, where that window sees
+little context, counts less than the same pixel near the centre of its
+neighbour. On the main job's model with 257 x 257 images in 129 x 129
+windows that gave 74.77 mIoU against 72.49 for the plain mean
+(docs/deployment.md, "Tiling").
 """
 
 import math
@@ -19,6 +25,9 @@ import numbers
 import numpy as np
 
 DEFAULT_OVERLAP = 1.0 / 3.0
+BLENDS = ("gaussian", "mean")
+# nnU-Net's and MONAI's default: sigma = 1/8 of the window's side.
+GAUSSIAN_SIGMA_SCALE = 0.125
 
 
 def check_overlap(overlap, name="tile_overlap"):
@@ -39,6 +48,46 @@ def check_overlap(overlap, name="tile_overlap"):
             f"`{name}` must be a number in [0, 1): the fraction of a tile "
             f"that its neighbour also covers. Received: {name}={overlap!r}")
     return float(overlap)
+
+
+def check_blend(blend, name="tile_blend"):
+    """Returns `blend` if it is one of `BLENDS`, else raises naming `name`."""
+    if blend not in BLENDS:
+        raise ValueError(
+            f"`{name}` must be one of {list(BLENDS)}: how overlapping "
+            f"windows are averaged. Received: {name}={blend!r}")
+    return blend
+
+
+def window_weights(height, width, blend="gaussian"):
+    """The weight of each pixel of a `height x width` window in the blend.
+
+    Args:
+        height: int >= 1.
+        width: int >= 1.
+        blend: `"gaussian"`: `exp(-dy^2 / (2 sy^2) - dx^2 / (2 sx^2))`, with
+            `dy`, `dx` the distance from the window's centre and `sy`, `sx`
+            1/8 of its height and width (1 at the centre). `"mean"`: 1
+            everywhere. Defaults to `"gaussian"`.
+
+    Returns:
+        float32 array `[height, width]`.
+
+    Example:
+
+    >>> w = window_weights(9, 9)
+    >>> float(w[4, 4]), round(float(w[4, 0]), 4), float(window_weights(2, 3, "mean").min())
+    (1.0, 0.0018, 1.0)
+    """
+    check_blend(blend, "blend")
+    if blend == "mean":
+        return np.ones((height, width), np.float32)
+    rows = (np.arange(height) - (height - 1) / 2.0) / (
+        GAUSSIAN_SIGMA_SCALE * height)
+    cols = (np.arange(width) - (width - 1) / 2.0) / (
+        GAUSSIAN_SIGMA_SCALE * width)
+    return np.exp(-0.5 * (rows[:, None] ** 2 + cols[None, :] ** 2)).astype(
+        np.float32)
 
 
 def tile_starts(length, tile, overlap=DEFAULT_OVERLAP):
@@ -97,7 +146,8 @@ def tile_windows(height, width, tile_size, overlap=DEFAULT_OVERLAP):
     return [(top, left, tile_h, tile_w) for top in rows for left in cols]
 
 
-def segment_in_tiles(segment, batch, tile_size, overlap=DEFAULT_OVERLAP):
+def segment_in_tiles(segment, batch, tile_size, overlap=DEFAULT_OVERLAP,
+                     blend="gaussian"):
     """Segments a batch window by window and blends the windows' outputs.
 
     Args:
@@ -109,12 +159,15 @@ def segment_in_tiles(segment, batch, tile_size, overlap=DEFAULT_OVERLAP):
         tile_size: `(height, width)` of the windows.
         overlap: float in [0, 1), the fraction of a window its neighbour
             also covers. Defaults to 1/3.
+        blend: `"gaussian"` or `"mean"`, the weights of the average
+            (`window_weights`). Defaults to `"gaussian"`.
 
     Returns:
         dict: `"class_map"` int32 `[B, H, W]` (the argmax of the blended
-        probabilities), `"probabilities"` float32 `[B, H, W, C]`, the mean
-        over the windows that cover each pixel, and `"attention"` likewise
-        if `segment` returns it.
+        probabilities), `"probabilities"` float32 `[B, H, W, C]`, the
+        weighted mean over the windows that cover each pixel, and
+        `"attention"` likewise if `segment` returns it. A pixel only one
+        window covers keeps that window's output.
 
     Example:
 
@@ -127,11 +180,13 @@ def segment_in_tiles(segment, batch, tile_size, overlap=DEFAULT_OVERLAP):
     >>> out["class_map"][0].tolist()[0]
     [0, 0, 0, 0, 1, 1, 1]
     """
+    check_blend(blend, "blend")
     batch = np.asarray(batch)
     size, height, width = batch.shape[0], batch.shape[1], batch.shape[2]
-    sums, count = {}, np.zeros((height, width), np.float32)
-    for top, left, tile_h, tile_w in tile_windows(height, width, tile_size,
-                                                  overlap):
+    windows = tile_windows(height, width, tile_size, overlap)
+    weights = window_weights(windows[0][2], windows[0][3], blend)
+    sums, total = {}, np.zeros((height, width), np.float32)
+    for top, left, tile_h, tile_w in windows:
         outputs = segment(batch[:, top:top + tile_h, left:left + tile_w])
         if "probabilities" not in outputs:
             raise ValueError(
@@ -144,9 +199,10 @@ def segment_in_tiles(segment, batch, tile_size, overlap=DEFAULT_OVERLAP):
             if name not in sums:
                 sums[name] = np.zeros((size, height, width, value.shape[-1]),
                                       np.float32)
-            sums[name][:, top:top + tile_h, left:left + tile_w] += value
-        count[top:top + tile_h, left:left + tile_w] += 1.0
-    blended = {name: value / count[None, :, :, None]
+            sums[name][:, top:top + tile_h, left:left + tile_w] += (
+                value * weights[None, :, :, None])
+        total[top:top + tile_h, left:left + tile_w] += weights
+    blended = {name: value / total[None, :, :, None]
                for name, value in sums.items()}
     blended["class_map"] = np.argmax(
         blended["probabilities"], axis=-1).astype(np.int32)

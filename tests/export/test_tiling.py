@@ -2,10 +2,12 @@
 
 References: the window placement of MMSegmentation's `slide_inference`
 (`mmseg/models/segmentors/encoder_decoder.py`), written out here from its
-formulas, and the blend by definition, a loop over the windows that adds
-each window's probabilities and attention and divides by the number of
-windows covering each pixel, with the model run on each window through the
-exact (unfitted) runtime.
+formulas; the Gaussian weights of nnU-Net / MONAI (sigma = 1/8 of the
+window's side, 1 at its centre), pixel by pixel from the formula; and the
+blend by definition, a loop over the windows that adds each window's
+weighted probabilities and attention and divides by the weights covering
+each pixel, with the model run on each window through the exact (unfitted)
+runtime.
 """
 
 import json
@@ -20,6 +22,7 @@ from keras_scaleattn.export.tiling import check_overlap
 from keras_scaleattn.export.tiling import segment_in_tiles
 from keras_scaleattn.export.tiling import tile_starts
 from keras_scaleattn.export.tiling import tile_windows
+from keras_scaleattn.export.tiling import window_weights
 from tests.export.export_helpers import FIXED_SIZE
 from tests.export.export_helpers import load_script
 from tests.export.export_helpers import write_glob_experiment
@@ -84,34 +87,63 @@ def _context_model(window):
     return {"probabilities": probabilities, "attention": attention}
 
 
-def _blend_reference(model, batch, tile, overlap):
+def _weights(height, width, blend):
+    """exp(-(dy^2 / 2 sy^2 + dx^2 / 2 sx^2)), d from the window's centre,
+    s = side / 8; or 1 for the plain mean."""
+    weights = np.ones((height, width))
+    if blend == "gaussian":
+        for y in range(height):
+            for x in range(width):
+                dy, dx = y - (height - 1) / 2, x - (width - 1) / 2
+                weights[y, x] = math.exp(-dy * dy / (2 * (height / 8) ** 2)
+                                         - dx * dx / (2 * (width / 8) ** 2))
+    return weights
+
+
+def _blend_reference(model, batch, tile, overlap, blend="gaussian"):
     height, width = batch.shape[1:3]
-    sums = {"probabilities": 0.0, "attention": 0.0}
-    count = np.zeros((height, width, 1))
+    weight_sum = np.zeros((height, width, 1))
     totals = {}
     for top in _mmseg_starts(height, tile[0], overlap):
         for left in _mmseg_starts(width, tile[1], overlap):
             window = batch[:, top:top + tile[0], left:left + tile[1]]
             outputs = model(window)
             h, w = window.shape[1:3]
-            for name in sums:
+            weights = _weights(h, w, blend)[..., None]
+            for name in ("probabilities", "attention"):
                 total = totals.setdefault(name, np.zeros(
                     batch.shape[:3] + outputs[name].shape[-1:]))
-                total[:, top:top + h, left:left + w] += outputs[name]
-            count[top:top + h, left:left + w] += 1
-    return {name: total / count for name, total in totals.items()}
+                total[:, top:top + h, left:left + w] += outputs[name] * weights
+            weight_sum[top:top + h, left:left + w] += weights
+    return {name: total / weight_sum for name, total in totals.items()}
 
 
+@pytest.mark.parametrize("shape", [(41, 41), (20, 33), (8, 1)])
+def test_gaussian_weights_follow_the_formula(shape):
+    np.testing.assert_allclose(window_weights(*shape),
+                               _weights(*shape, "gaussian"), rtol=1e-6)
+    np.testing.assert_array_equal(window_weights(*shape, blend="mean"), 1.0)
+
+
+def test_blend_must_be_known():
+    with pytest.raises(ValueError, match=r"`blend` must be one of "
+                                         r"\['gaussian', 'mean'\].*"
+                                         "Received: blend='median'"):
+        segment_in_tiles(_context_model, np.zeros((1, 9, 9, 3), np.uint8),
+                         (5, 5), blend="median")
+
+
+@pytest.mark.parametrize("blend", ["gaussian", "mean"])
 @pytest.mark.parametrize("shape, tile, overlap", [
     ((37, 90), (20, 20), 1 / 3),
     ((64, 64), (33, 21), 0.5),
     ((15, 50), (20, 20), 0.0),   # shorter than the tile
 ])
-def test_blend_is_the_mean_over_the_covering_windows(rng, shape, tile,
-                                                     overlap):
+def test_blend_is_the_weighted_mean_over_the_covering_windows(
+        rng, shape, tile, overlap, blend):
     batch = rng.integers(0, 256, size=(2,) + shape + (3,), dtype=np.uint8)
-    out = segment_in_tiles(_context_model, batch, tile, overlap)
-    expected = _blend_reference(_context_model, batch, tile, overlap)
+    out = segment_in_tiles(_context_model, batch, tile, overlap, blend)
+    expected = _blend_reference(_context_model, batch, tile, overlap, blend)
     for name in ("probabilities", "attention"):
         assert out[name].dtype == np.float32
         np.testing.assert_allclose(out[name], expected[name], rtol=1e-5,
@@ -121,13 +153,14 @@ def test_blend_is_the_mean_over_the_covering_windows(rng, shape, tile,
     np.testing.assert_allclose(out["probabilities"].sum(-1), 1.0, atol=1e-5)
 
 
-def test_a_pixelwise_model_gives_the_whole_image_result(rng):
+@pytest.mark.parametrize("blend", ["gaussian", "mean"])
+def test_a_pixelwise_model_gives_the_whole_image_result(rng, blend):
     def pixelwise(window):
         p = window.astype(np.float32) / 255.0 + 1e-3
         return {"probabilities": p / p.sum(-1, keepdims=True)}
 
     batch = rng.integers(0, 256, size=(1, 50, 77, 3), dtype=np.uint8)
-    out = segment_in_tiles(pixelwise, batch, (16, 16), 0.25)
+    out = segment_in_tiles(pixelwise, batch, (16, 16), 0.25, blend)
     np.testing.assert_allclose(out["probabilities"],
                                pixelwise(batch)["probabilities"], atol=1e-6)
 
@@ -147,6 +180,12 @@ def test_keras_model_in_tiles_matches_the_blend_of_exact_windows(
     image = rng.integers(0, 256, size=(70, 100, 3), dtype=np.uint8)
     out = runtime(image)
     expected = _blend_reference(keras_runtime, image[None], (41, 41), 0.25)
+    mean = SegmentationRuntime(keras_runtime.path, fit="tile", max_size=41,
+                               tile_overlap=0.25, tile_blend="mean")(image)
+    np.testing.assert_allclose(
+        mean["probabilities"],
+        _blend_reference(keras_runtime, image[None], (41, 41), 0.25,
+                         "mean")["probabilities"][0], atol=1e-6)
     assert out["class_map"].shape == (70, 100)
     assert list(out) == ["class_map", "probabilities", "attention"]
     np.testing.assert_allclose(out["probabilities"],
@@ -154,10 +193,12 @@ def test_keras_model_in_tiles_matches_the_blend_of_exact_windows(
     np.testing.assert_allclose(out["attention"], expected["attention"][0],
                                atol=1e-6)
     assert runtime.fit_note(70, 100) == "tiled: 6 windows of 41x41"
-    # An image no larger than the tile is one window: the exact result.
+    # An image no larger than the tile is one window: the exact result
+    # (its weights divided by themselves, to float rounding).
     small = image[:41, :35]
-    np.testing.assert_array_equal(runtime(small)["probabilities"],
-                                  keras_runtime(small)["probabilities"])
+    np.testing.assert_allclose(runtime(small)["probabilities"],
+                               keras_runtime(small)["probabilities"],
+                               rtol=1e-6, atol=1e-7)
     assert runtime.fit_note(41, 35) is None
 
 
@@ -198,6 +239,11 @@ def test_tile_needs_a_window_size(keras_runtime):
                                          r"in \[0, 1\).*tile_overlap=1.0"):
         SegmentationRuntime(keras_runtime.path, fit="tile", max_size=41,
                             tile_overlap=1.0)
+    with pytest.raises(ValueError, match=r"`--tile-blend` must be one of "
+                                         r"\['gaussian', 'mean'\]"):
+        SegmentationRuntime(keras_runtime.path, fit="tile", max_size=41,
+                            tile_blend="max",
+                            argument_names={"tile_blend": "--tile-blend"})
 
 
 @pytest.mark.slow
