@@ -36,6 +36,8 @@ import argparse
 import os
 import sys
 
+from keras_scaleattn.cli import FIT_FLAGS
+from keras_scaleattn.cli import add_fit_arguments
 from keras_scaleattn.cli import check_num_threads_flag
 from keras_scaleattn.cli import run_script
 from keras_scaleattn.data.validation import check_int
@@ -45,8 +47,7 @@ from keras_scaleattn.export.segmentation_runtime import SegmentationRuntime
 
 # The flags errors name instead of the library's arguments.
 FLAGS = {"path": "--model", "num_threads": "--num-threads",
-         "max_size": "--max-size", "fit": "--fit", "folder": "--images",
-         "tile_overlap": "--tile-overlap", "tile_blend": "--tile-blend"}
+         "folder": "--images", **FIT_FLAGS}
 
 
 def check_flags(args):
@@ -84,24 +85,11 @@ def parse_args(argv=None):
                         help="overlay opacity in [0, 1] (default: 0.5)")
     parser.add_argument("--num-threads", type=int, default=None,
                         help="LiteRT threads (default: LiteRT's)")
-    parser.add_argument("--max-size", type=int, default=None,
-                        help="with --fit letterbox, also shrink images "
-                             "larger than this (pixels, each side); with "
-                             "--fit tile, the window size")
-    parser.add_argument("--fit", choices=("letterbox", "exact", "tile"),
-                        default="letterbox",
-                        help="images of a size the model does not take: "
-                             "resize and pad them (letterbox, the default), "
-                             "stop with an error (exact), or segment large "
-                             "ones in overlapping windows (tile)")
-    parser.add_argument("--tile-overlap", type=float, default=1.0 / 3.0,
-                        help="with --fit tile, the fraction of a window its "
-                             "neighbour also covers, in [0, 1) "
-                             "(default: 1/3)")
-    parser.add_argument("--tile-blend", choices=("gaussian", "mean"),
-                        default="gaussian",
-                        help="with --fit tile, weight overlapping windows by "
-                             "a Gaussian on each (default) or evenly (mean)")
+    add_fit_arguments(
+        parser, "letterbox",
+        "images of a size the model does not take: resize and pad them "
+        "(letterbox, the default), stop with an error (exact), or segment "
+        "large ones in overlapping windows (tile)")
     return parser.parse_args(argv)
 
 

@@ -77,6 +77,43 @@ def check_num_threads_flag(num_threads, flag="--num-threads"):
             f"LiteRT's default). Received: {flag}={num_threads!r}")
 
 
+# `SegmentationRuntime`'s fit arguments -> the flags `add_fit_arguments`
+# adds (its `argument_names`, so that errors name the flags).
+FIT_FLAGS = {"fit": "--fit", "max_size": "--max-size",
+             "tile_overlap": "--tile-overlap", "tile_blend": "--tile-blend"}
+
+
+def add_fit_arguments(parser, default_fit, fit_help):
+    """Adds `--fit`, `--max-size`, `--tile-overlap` and `--tile-blend`.
+
+    The flags of `SegmentationRuntime`'s `fit`, `max_size`, `tile_overlap`
+    and `tile_blend`, with its choices and defaults (`deploy/predict.py`,
+    `training/evaluate.py`).
+
+    Args:
+        parser: `argparse.ArgumentParser`.
+        default_fit: str or None. The default of `--fit`.
+        fit_help: str. `--fit`'s help (what the default means there).
+    """
+    from keras_scaleattn.export.segmentation_runtime import FITS
+    from keras_scaleattn.export.tiling import BLENDS
+    from keras_scaleattn.export.tiling import DEFAULT_OVERLAP
+
+    parser.add_argument("--fit", choices=FITS, default=default_fit,
+                        help=fit_help)
+    parser.add_argument("--max-size", type=int, default=None,
+                        help="with --fit letterbox, also shrink images "
+                             "larger than this (pixels, each side); with "
+                             "--fit tile, the window size")
+    parser.add_argument("--tile-overlap", type=float, default=DEFAULT_OVERLAP,
+                        help="with --fit tile, the fraction of a window its "
+                             "neighbour also covers, in [0, 1) "
+                             "(default: 1/3)")
+    parser.add_argument("--tile-blend", choices=BLENDS, default=BLENDS[0],
+                        help="with --fit tile, weight overlapping windows by "
+                             "a Gaussian on each (default) or evenly (mean)")
+
+
 def data_error_message(error):
     """The user's message inside a TensorFlow error from the data pipeline.
 

@@ -32,13 +32,14 @@ import argparse
 import os
 import sys
 
+from keras_scaleattn.cli import FIT_FLAGS
+from keras_scaleattn.cli import add_fit_arguments
 from keras_scaleattn.cli import run_script
 from keras_scaleattn.data.validation import check_int
 from keras_scaleattn.evaluation import evaluate_segmenter
 from keras_scaleattn.evaluation import format_markdown_table
 from keras_scaleattn.evaluation import write_json_atomic
 from keras_scaleattn.evaluation import write_text_atomic
-from keras_scaleattn.export.segmentation_runtime import FITS
 from keras_scaleattn.training import load_config
 from keras_scaleattn.training.config import background_class_for
 from keras_scaleattn.training.trainer import build_eval_dataset
@@ -46,9 +47,7 @@ from keras_scaleattn.training.trainer import build_sources
 from keras_scaleattn.training.trainer import class_names_for
 
 # The flags SegmentationRuntime's errors name.
-RUNTIME_FLAGS = {"path": "--model", "fit": "--fit", "max_size": "--max-size",
-                 "tile_overlap": "--tile-overlap",
-                 "tile_blend": "--tile-blend"}
+RUNTIME_FLAGS = {"path": "--model", **FIT_FLAGS}
 
 
 def results_markdown(results):
@@ -96,20 +95,10 @@ def main(argv=None):
     parser.add_argument("--flip", action="store_true")
     parser.add_argument("--json", help="write the results as JSON")
     parser.add_argument("--markdown", help="write the tables as Markdown")
-    parser.add_argument("--fit", choices=FITS, default=None,
-                        help="run the model through SegmentationRuntime with "
-                             "this fit (default: a .keras model runs "
-                             "directly, an exported one letterboxed)")
-    parser.add_argument("--max-size", type=int, default=None,
-                        help="with --fit letterbox, shrink larger images to "
-                             "it; with --fit tile, the window size")
-    parser.add_argument("--tile-overlap", type=float, default=1.0 / 3.0,
-                        help="with --fit tile, the fraction of a window its "
-                             "neighbour also covers (default: 1/3)")
-    parser.add_argument("--tile-blend", choices=("gaussian", "mean"),
-                        default="gaussian",
-                        help="with --fit tile, weight overlapping windows by "
-                             "a Gaussian on each (default) or evenly (mean)")
+    add_fit_arguments(
+        parser, None,
+        "run the model through SegmentationRuntime with this fit (default: "
+        "a .keras model runs directly, an exported one letterboxed)")
     parser.add_argument("overrides", nargs="*", metavar="key=value")
     args = parser.parse_args(argv)
     if args.max_size is not None:
