@@ -434,8 +434,7 @@ class SegmentationRuntime:
                 f"{self.fixed_size[0]}x{self.fixed_size[1]}: leave "
                 f"`{size_name}` unset with {fit_name}='tile'. Received: "
                 f"{size_name}={max_size!r}")
-        if (self.fixed_size is None and self.profile is None
-                and self.max_size is None):
+        if self.tile_size is None:
             raise ValueError(
                 f"{fit_name}='tile' needs `{size_name}`, the window size, for "
                 "a model that takes any size (e.g. 513, or the size it was "

@@ -180,7 +180,6 @@ def segment_in_tiles(segment, batch, tile_size, overlap=DEFAULT_OVERLAP,
     >>> out["class_map"][0].tolist()[0]
     [0, 0, 0, 0, 1, 1, 1]
     """
-    check_blend(blend, "blend")
     batch = np.asarray(batch)
     size, height, width = batch.shape[0], batch.shape[1], batch.shape[2]
     windows = tile_windows(height, width, tile_size, overlap)
