@@ -91,3 +91,23 @@ def write_glob_experiment(folder, pairs, size_thresholds):
     path = folder / "config.yaml"
     save_config(config, path)
     return path
+
+
+def predict_red_box(folder, model_path, height, width, flags=()):
+    """Runs `deploy/predict.py` on one photo, `big.png` (`height x width`,
+    black with a red box), in `folder`/photos, writing to `folder`/out.
+
+    Returns:
+        `(image, mask)`: the photo and the mask the script wrote.
+    """
+    from PIL import Image
+
+    folder = Path(folder)
+    (folder / "photos").mkdir()
+    image = np.zeros((height, width, 3), np.uint8)
+    image[10:30, 20:width - 20] = (200, 30, 30)
+    Image.fromarray(image).save(folder / "photos" / "big.png")
+    argv = ["--model", str(model_path), "--images", str(folder / "photos"),
+            "--out-dir", str(folder / "out"), *flags]
+    assert load_script("predict").main(argv) == 0
+    return image, np.array(Image.open(folder / "out" / "big_mask.png"))

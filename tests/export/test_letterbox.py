@@ -16,7 +16,7 @@ from keras_scaleattn.export.letterbox import letterbox_plan
 from keras_scaleattn.export.letterbox import restore_outputs
 from keras_scaleattn.export.segmentation_runtime import SegmentationRuntime
 from tests.export.export_helpers import FIXED_SIZE
-from tests.export.export_helpers import load_script
+from tests.export.export_helpers import predict_red_box
 
 MEAN_U8 = np.round(np.asarray(MEAN_RGB)).astype(np.uint8)
 
@@ -164,15 +164,7 @@ def test_fit_must_be_known(tmp_path):
 
 @pytest.mark.slow
 def test_predict_script_letterboxes_by_default(exports, tmp_path, capsys):
-    images_dir = tmp_path / "photos"
-    images_dir.mkdir()
-    image = np.zeros((50, 70, 3), np.uint8)
-    image[10:30, 20:50] = (200, 30, 30)
-    Image.fromarray(image).save(images_dir / "big.png")
-    assert load_script("predict").main([
-        "--model", exports["tflite_fixed"], "--images", str(images_dir),
-        "--out-dir", str(tmp_path / "out")]) == 0
-    mask = np.array(Image.open(tmp_path / "out" / "big_mask.png"))
+    image, mask = predict_red_box(tmp_path, exports["tflite_fixed"], 50, 70)
     expected = SegmentationRuntime(exports["tflite_fixed"],
                                    fit="letterbox")(image)["class_map"]
     np.testing.assert_array_equal(mask, expected)

@@ -15,7 +15,6 @@ import math
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from keras_scaleattn.export.segmentation_runtime import SegmentationRuntime
 from keras_scaleattn.export.tiling import check_overlap
@@ -25,6 +24,7 @@ from keras_scaleattn.export.tiling import tile_windows
 from keras_scaleattn.export.tiling import window_weights
 from tests.export.export_helpers import FIXED_SIZE
 from tests.export.export_helpers import load_script
+from tests.export.export_helpers import predict_red_box
 from tests.export.export_helpers import write_glob_experiment
 
 
@@ -256,16 +256,9 @@ def test_fixed_size_model_refuses_another_window_size(exports):
 
 @pytest.mark.slow
 def test_predict_script_tiles_a_large_photo(keras_runtime, tmp_path, capsys):
-    images_dir = tmp_path / "photos"
-    images_dir.mkdir()
-    image = np.zeros((70, 100, 3), np.uint8)
-    image[10:30, 20:80] = (200, 30, 30)
-    Image.fromarray(image).save(images_dir / "big.png")
-    argv = ["--model", keras_runtime.path, "--images", str(images_dir),
-            "--out-dir", str(tmp_path / "out"), "--fit", "tile",
-            "--max-size", "41", "--tile-overlap", "0.5"]
-    assert load_script("predict").main(argv) == 0
-    mask = np.array(Image.open(tmp_path / "out" / "big_mask.png"))
+    image, mask = predict_red_box(
+        tmp_path, keras_runtime.path, 70, 100,
+        ["--fit", "tile", "--max-size", "41", "--tile-overlap", "0.5"])
     expected = SegmentationRuntime(keras_runtime.path, fit="tile",
                                    max_size=41, tile_overlap=0.5)(image)
     np.testing.assert_array_equal(mask, expected["class_map"])
