@@ -18,7 +18,8 @@ segmented in overlapping windows of the model's size (a fixed-size model's,
 a TensorRT profile's largest, or `--max-size N` for a model of any size),
 `--tile-overlap` (default 1/3) of each window shared with its neighbour,
 and the windows' probabilities averaged where they overlap, weighted by a
-Gaussian on each window (`--tile-blend mean`: evenly):
+Gaussian on each window (`--tile-blend mean`: evenly); `--tile-batch-size k`
+runs `k` windows per model call (faster on a GPU, `k` times the memory):
 
     python deploy/predict.py --model exports/model_513_int8.tflite \
         --images photos/ --out-dir predictions/ --fit tile
@@ -100,6 +101,7 @@ def main(argv=None):
                                   fit=args.fit, max_size=args.max_size,
                                   tile_overlap=args.tile_overlap,
                                   tile_blend=args.tile_blend,
+                                  tile_batch_size=args.tile_batch_size,
                                   argument_names=FLAGS)
     result = predict_folder(runtime, args.images, args.out_dir,
                             alpha=args.alpha, log=print, skip_unreadable=True,

@@ -80,14 +80,15 @@ def check_num_threads_flag(num_threads, flag="--num-threads"):
 # `SegmentationRuntime`'s fit arguments -> the flags `add_fit_arguments`
 # adds (its `argument_names`, so that errors name the flags).
 FIT_FLAGS = {"fit": "--fit", "max_size": "--max-size",
-             "tile_overlap": "--tile-overlap", "tile_blend": "--tile-blend"}
+             "tile_overlap": "--tile-overlap", "tile_blend": "--tile-blend",
+             "tile_batch_size": "--tile-batch-size"}
 
 
 def add_fit_arguments(parser, default_fit, fit_help):
-    """Adds `--fit`, `--max-size`, `--tile-overlap` and `--tile-blend`.
+    """Adds `--fit`, `--max-size` and the `--tile-*` flags.
 
-    The flags of `SegmentationRuntime`'s `fit`, `max_size`, `tile_overlap`
-    and `tile_blend`, with its choices and defaults (`deploy/predict.py`,
+    The flags of `SegmentationRuntime`'s `fit`, `max_size`, `tile_overlap`,
+    `tile_blend` and `tile_batch_size`, with its choices and defaults (`deploy/predict.py`,
     `training/evaluate.py`).
 
     Args:
@@ -98,6 +99,7 @@ def add_fit_arguments(parser, default_fit, fit_help):
     from keras_scaleattn.export.segmentation_runtime import FITS
     from keras_scaleattn.export.tiling import BLENDS
     from keras_scaleattn.export.tiling import DEFAULT_OVERLAP
+    from keras_scaleattn.export.tiling import DEFAULT_WINDOWS_PER_CALL
 
     parser.add_argument("--fit", choices=FITS, default=default_fit,
                         help=fit_help)
@@ -112,6 +114,12 @@ def add_fit_arguments(parser, default_fit, fit_help):
     parser.add_argument("--tile-blend", choices=BLENDS, default=BLENDS[0],
                         help="with --fit tile, weight overlapping windows by "
                              "a Gaussian on each (default) or evenly (mean)")
+    parser.add_argument("--tile-batch-size", type=int,
+                        default=DEFAULT_WINDOWS_PER_CALL,
+                        help="with --fit tile, windows of each image per "
+                             "model call: faster on a GPU, at that many "
+                             "times the memory (default: "
+                             f"{DEFAULT_WINDOWS_PER_CALL})")
 
 
 def data_error_message(error):

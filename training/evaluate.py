@@ -130,6 +130,7 @@ def main(argv=None):
         model = SegmentationRuntime(
             args.model, fit=args.fit or "letterbox", max_size=args.max_size,
             tile_overlap=args.tile_overlap, tile_blend=args.tile_blend,
+            tile_batch_size=args.tile_batch_size,
             argument_names=RUNTIME_FLAGS)
         exported = "" if model.kind == "keras" else "exported "
         print(f"Evaluating the {exported}{model.kind} model "

@@ -30,8 +30,10 @@ from keras_scaleattn.export.letterbox import size_pair
 from keras_scaleattn.export.serving import METADATA_KEY
 from keras_scaleattn.export.serving import OUTPUT_NAMES
 from keras_scaleattn.export.tiling import DEFAULT_OVERLAP
+from keras_scaleattn.export.tiling import DEFAULT_WINDOWS_PER_CALL
 from keras_scaleattn.export.tiling import check_blend
 from keras_scaleattn.export.tiling import check_overlap
+from keras_scaleattn.export.tiling import check_windows_per_call
 from keras_scaleattn.export.tiling import segment_in_tiles
 from keras_scaleattn.export.tiling import tile_windows
 
@@ -355,6 +357,11 @@ class SegmentationRuntime:
             overlapping windows are averaged: weighted by a Gaussian on
             each window (sigma 1/8 of its side), or evenly. Defaults to
             `"gaussian"`.
+        tile_batch_size: int >= 1. With `fit="tile"`, how many windows of
+            each image one model call segments (a batch larger than the
+            model's fixed or largest batch still runs in chunks). Larger
+            is faster on a GPU, at that many times the memory; the outputs
+            do not depend on it. Defaults to 1.
         argument_names: None or a dict argument name -> the name errors
             use for it (`deploy/predict.py` passes its flags, e.g.
             `{"path": "--model", "fit": "--fit"}`). Defaults to None.
@@ -365,7 +372,7 @@ class SegmentationRuntime:
             directory that is not a SavedModel, an unknown `fit`, a
             `max_size` with `fit="exact"`, `fit="tile"` without a window
             size, a `tile_overlap` outside [0, 1), an unknown `tile_blend`,
-            or a `num_threads` that
+            a `tile_batch_size` below 1, or a `num_threads` that
             is not None or a positive int.
         ImportError: for a TensorRT engine without TensorRT.
 
@@ -379,7 +386,8 @@ class SegmentationRuntime:
 
     def __init__(self, path, num_threads=None, providers=None, fit="exact",
                  max_size=None, argument_names=None,
-                 tile_overlap=DEFAULT_OVERLAP, tile_blend="gaussian"):
+                 tile_overlap=DEFAULT_OVERLAP, tile_blend="gaussian",
+                 tile_batch_size=DEFAULT_WINDOWS_PER_CALL):
         names = dict(argument_names or {})
         self._names = names
         fit_name, size_name = self._arg("fit"), self._arg("max_size")
@@ -398,6 +406,8 @@ class SegmentationRuntime:
         self.tile_overlap = check_overlap(tile_overlap,
                                           self._arg("tile_overlap"))
         self.tile_blend = check_blend(tile_blend, self._arg("tile_blend"))
+        self.tile_batch_size = check_windows_per_call(
+            tile_batch_size, self._arg("tile_batch_size"))
         argument = self._arg("path")
         keras_module = sys.modules.get("keras")
         if keras_module is not None and isinstance(path, keras_module.Model):
@@ -585,7 +595,8 @@ class SegmentationRuntime:
         batch, single = prepare_images(images)
         if self.fit == "tile":
             blended = segment_in_tiles(self._segment, batch, self.tile_size,
-                                       self.tile_overlap, self.tile_blend)
+                                       self.tile_overlap, self.tile_blend,
+                                       self.tile_batch_size)
             outputs = {name: blended[name] for name in OUTPUT_NAMES
                        if name in blended}
         else:
@@ -626,5 +637,6 @@ class SegmentationRuntime:
                 f"fit={self.fit!r}, max_size={self.max_size!r}")
         if self.fit == "tile":
             text += (f", tile_overlap={self.tile_overlap!r}, "
-                     f"tile_blend={self.tile_blend!r}")
+                     f"tile_blend={self.tile_blend!r}, "
+                     f"tile_batch_size={self.tile_batch_size!r}")
         return text + ")"

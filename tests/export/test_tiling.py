@@ -18,6 +18,7 @@ import pytest
 
 from keras_scaleattn.export.segmentation_runtime import SegmentationRuntime
 from keras_scaleattn.export.tiling import check_overlap
+from keras_scaleattn.export.tiling import check_windows_per_call
 from keras_scaleattn.export.tiling import segment_in_tiles
 from keras_scaleattn.export.tiling import tile_starts
 from keras_scaleattn.export.tiling import tile_windows
@@ -70,6 +71,16 @@ def test_overlap_must_be_in_zero_one(overlap):
     with pytest.raises(ValueError, match=r"`tile_overlap` must be a number "
                                          r"in \[0, 1\).*Received: tile_overlap="):
         check_overlap(overlap)
+
+
+@pytest.mark.parametrize("count", [0, -2, 1.5, "4", None, True])
+def test_windows_per_call_must_be_a_positive_int(count):
+    with pytest.raises(ValueError, match=r"`tile_batch_size` must be an int "
+                                         r">= 1.*Received: tile_batch_size="):
+        check_windows_per_call(count)
+    with pytest.raises(ValueError, match=r"`windows_per_call` must be"):
+        segment_in_tiles(lambda w: w, np.zeros((1, 9, 9, 3), np.uint8),
+                         (5, 5), windows_per_call=count)
 
 
 def _context_model(window):
@@ -139,11 +150,25 @@ def test_blend_must_be_known():
     ((64, 64), (33, 21), 0.5),
     ((15, 50), (20, 20), 0.0),   # shorter than the tile
 ])
+@pytest.mark.parametrize("windows_per_call", [1, 4, 100])
 def test_blend_is_the_weighted_mean_over_the_covering_windows(
-        rng, shape, tile, overlap, blend):
+        rng, shape, tile, overlap, blend, windows_per_call):
     batch = rng.integers(0, 256, size=(2,) + shape + (3,), dtype=np.uint8)
-    out = segment_in_tiles(_context_model, batch, tile, overlap, blend)
+    calls = []
+
+    def model(windows):
+        calls.append(len(windows))
+        return _context_model(windows)
+
+    out = segment_in_tiles(model, batch, tile, overlap, blend,
+                           windows_per_call)
     expected = _blend_reference(_context_model, batch, tile, overlap, blend)
+    # Every window of both images, `windows_per_call` windows to a call.
+    count = len(_mmseg_starts(shape[0], tile[0], overlap)) * len(
+        _mmseg_starts(shape[1], tile[1], overlap))
+    assert sum(calls) == 2 * count
+    assert calls[:-1] == [2 * windows_per_call] * (len(calls) - 1)
+    assert len(calls) == math.ceil(count / windows_per_call)
     for name in ("probabilities", "attention"):
         assert out[name].dtype == np.float32
         np.testing.assert_allclose(out[name], expected[name], rtol=1e-5,
@@ -193,6 +218,15 @@ def test_keras_model_in_tiles_matches_the_blend_of_exact_windows(
     np.testing.assert_allclose(out["attention"], expected["attention"][0],
                                atol=1e-6)
     assert runtime.fit_note(70, 100) == "tiled: 6 windows of 41x41"
+    # Four windows to a model call: the same outputs, to float rounding
+    # (a batch of 4 may take other kernels than a batch of 1).
+    batched = SegmentationRuntime(keras_runtime.path, fit="tile",
+                                  max_size=41, tile_overlap=0.25,
+                                  tile_batch_size=4)(image)
+    np.testing.assert_allclose(batched["probabilities"], out["probabilities"],
+                               atol=1e-6)
+    np.testing.assert_allclose(batched["attention"], out["attention"],
+                               atol=1e-6)
     # An image no larger than the tile is one window: the exact result
     # (its weights divided by themselves, to float rounding).
     small = image[:41, :35]
@@ -278,6 +312,19 @@ def test_predict_script_names_a_bad_overlap(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+def test_predict_script_names_a_bad_tile_batch_size(tmp_path, capsys):
+    from keras_scaleattn.cli import run_script
+
+    argv = ["--model", str(tmp_path / "m.keras"), "--images", str(tmp_path),
+            "--out-dir", str(tmp_path / "out"), "--fit", "tile",
+            "--max-size", "41", "--tile-batch-size", "0"]
+    assert run_script(load_script("predict").main, argv) == 2
+    err = capsys.readouterr().err
+    assert "`--tile-batch-size` must be an int >= 1" in err
+    assert "Received: --tile-batch-size=0" in err
+    assert "Traceback" not in err
+
+
 @pytest.mark.slow
 def test_evaluate_script_scores_tiled_inference(keras_runtime, tmp_path,
                                                 capsys):
@@ -330,6 +377,12 @@ def test_tensorrt_profile_sets_the_largest_window(exports, keras_runtime, rng,
     np.testing.assert_allclose(out["probabilities"][2:],
                                expected["probabilities"], atol=1e-5)
     assert runtimes["profile"].fit_note(100, 60) == "tiled: 2 windows of 73x60"
+    # Both windows of the three images in one call: a batch of 6, run in
+    # chunks of the profile's 2.
+    both = SegmentationRuntime(exports["onnx"], fit="tile",
+                               tile_batch_size=2)(images)
+    np.testing.assert_allclose(both["probabilities"], out["probabilities"],
+                               atol=1e-6)
 
 
 def test_a_model_in_memory_runs_like_its_file(tiny_model, keras_runtime, rng):

@@ -24,6 +24,7 @@ SCRIPTS = {
     "deployment": ([], {}, ["graph", "results"]),
     "training_step": ([], {}, ["forward_flops", "results", "ratio"]),
     "memory_usage": ([], {}, ["peaks", "leaks"]),
+    "tiling": ([], {}, ["fit_note", "results"]),
     "gpu_throughput": (["--allow-cpu", "--previous-ops",
                         "concat-attention-conv"], {"KERAS_BACKEND": "jax"},
                        ["device", "results"]),
