@@ -88,8 +88,8 @@ def add_fit_arguments(parser, default_fit, fit_help):
     """Adds `--fit`, `--max-size` and the `--tile-*` flags.
 
     The flags of `SegmentationRuntime`'s `fit`, `max_size`, `tile_overlap`,
-    `tile_blend` and `tile_batch_size`, with its choices and defaults (`deploy/predict.py`,
-    `training/evaluate.py`).
+    `tile_blend` and `tile_batch_size`, with its choices and defaults
+    (`deploy/predict.py`, `training/evaluate.py`).
 
     Args:
         parser: `argparse.ArgumentParser`.
@@ -99,7 +99,7 @@ def add_fit_arguments(parser, default_fit, fit_help):
     from keras_scaleattn.export.segmentation_runtime import FITS
     from keras_scaleattn.export.tiling import BLENDS
     from keras_scaleattn.export.tiling import DEFAULT_OVERLAP
-    from keras_scaleattn.export.tiling import DEFAULT_WINDOWS_PER_CALL
+    from keras_scaleattn.export.tiling import DEFAULT_TILE_BATCH_SIZE
 
     parser.add_argument("--fit", choices=FITS, default=default_fit,
                         help=fit_help)
@@ -115,11 +115,11 @@ def add_fit_arguments(parser, default_fit, fit_help):
                         help="with --fit tile, weight overlapping windows by "
                              "a Gaussian on each (default) or evenly (mean)")
     parser.add_argument("--tile-batch-size", type=int,
-                        default=DEFAULT_WINDOWS_PER_CALL,
+                        default=DEFAULT_TILE_BATCH_SIZE,
                         help="with --fit tile, windows of each image per "
                              "model call: faster on a GPU, at that many "
                              "times the memory (default: "
-                             f"{DEFAULT_WINDOWS_PER_CALL})")
+                             f"{DEFAULT_TILE_BATCH_SIZE})")
 
 
 def data_error_message(error):

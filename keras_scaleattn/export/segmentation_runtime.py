@@ -30,10 +30,10 @@ from keras_scaleattn.export.letterbox import size_pair
 from keras_scaleattn.export.serving import METADATA_KEY
 from keras_scaleattn.export.serving import OUTPUT_NAMES
 from keras_scaleattn.export.tiling import DEFAULT_OVERLAP
-from keras_scaleattn.export.tiling import DEFAULT_WINDOWS_PER_CALL
+from keras_scaleattn.export.tiling import DEFAULT_TILE_BATCH_SIZE
 from keras_scaleattn.export.tiling import check_blend
 from keras_scaleattn.export.tiling import check_overlap
-from keras_scaleattn.export.tiling import check_windows_per_call
+from keras_scaleattn.export.tiling import check_tile_batch_size
 from keras_scaleattn.export.tiling import segment_in_tiles
 from keras_scaleattn.export.tiling import tile_windows
 
@@ -387,7 +387,7 @@ class SegmentationRuntime:
     def __init__(self, path, num_threads=None, providers=None, fit="exact",
                  max_size=None, argument_names=None,
                  tile_overlap=DEFAULT_OVERLAP, tile_blend="gaussian",
-                 tile_batch_size=DEFAULT_WINDOWS_PER_CALL):
+                 tile_batch_size=DEFAULT_TILE_BATCH_SIZE):
         names = dict(argument_names or {})
         self._names = names
         fit_name, size_name = self._arg("fit"), self._arg("max_size")
@@ -406,7 +406,7 @@ class SegmentationRuntime:
         self.tile_overlap = check_overlap(tile_overlap,
                                           self._arg("tile_overlap"))
         self.tile_blend = check_blend(tile_blend, self._arg("tile_blend"))
-        self.tile_batch_size = check_windows_per_call(
+        self.tile_batch_size = check_tile_batch_size(
             tile_batch_size, self._arg("tile_batch_size"))
         argument = self._arg("path")
         keras_module = sys.modules.get("keras")

@@ -27,7 +27,7 @@ import numpy as np
 DEFAULT_OVERLAP = 1.0 / 3.0
 # Windows per model call: one, as MONAI's `sw_batch_size` and MMSegmentation
 # (memory like one image's); a GPU runs small windows faster in batches.
-DEFAULT_WINDOWS_PER_CALL = 1
+DEFAULT_TILE_BATCH_SIZE = 1
 BLENDS = ("gaussian", "mean")
 # nnU-Net's and MONAI's default: sigma = 1/8 of the window's side.
 GAUSSIAN_SIGMA_SCALE = 0.125
@@ -62,12 +62,12 @@ def check_blend(blend, name="tile_blend"):
     return blend
 
 
-def check_windows_per_call(count, name="tile_batch_size"):
+def check_tile_batch_size(count, name="tile_batch_size"):
     """Returns `count` if it is an int >= 1, else raises naming `name`.
 
     Example:
 
-    >>> check_windows_per_call(4)
+    >>> check_tile_batch_size(4)
     4
     """
     if (isinstance(count, bool) or not isinstance(count, numbers.Integral)
@@ -167,7 +167,7 @@ def tile_windows(height, width, tile_size, overlap=DEFAULT_OVERLAP):
 
 def segment_in_tiles(segment, batch, tile_size, overlap=DEFAULT_OVERLAP,
                      blend="gaussian",
-                     windows_per_call=DEFAULT_WINDOWS_PER_CALL):
+                     windows_per_call=DEFAULT_TILE_BATCH_SIZE):
     """Segments a batch in windows and blends the windows' outputs.
 
     Args:
@@ -206,7 +206,7 @@ def segment_in_tiles(segment, batch, tile_size, overlap=DEFAULT_OVERLAP,
     [0, 0, 0, 0, 1, 1, 1]
     """
     batch = np.asarray(batch)
-    windows_per_call = check_windows_per_call(windows_per_call,
+    windows_per_call = check_tile_batch_size(windows_per_call,
                                               "windows_per_call")
     size, height, width = batch.shape[0], batch.shape[1], batch.shape[2]
     windows = tile_windows(height, width, tile_size, overlap)

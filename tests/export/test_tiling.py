@@ -18,7 +18,7 @@ import pytest
 
 from keras_scaleattn.export.segmentation_runtime import SegmentationRuntime
 from keras_scaleattn.export.tiling import check_overlap
-from keras_scaleattn.export.tiling import check_windows_per_call
+from keras_scaleattn.export.tiling import check_tile_batch_size
 from keras_scaleattn.export.tiling import segment_in_tiles
 from keras_scaleattn.export.tiling import tile_starts
 from keras_scaleattn.export.tiling import tile_windows
@@ -77,7 +77,7 @@ def test_overlap_must_be_in_zero_one(overlap):
 def test_windows_per_call_must_be_a_positive_int(count):
     with pytest.raises(ValueError, match=r"`tile_batch_size` must be an int "
                                          r">= 1.*Received: tile_batch_size="):
-        check_windows_per_call(count)
+        check_tile_batch_size(count)
     with pytest.raises(ValueError, match=r"`windows_per_call` must be"):
         segment_in_tiles(lambda w: w, np.zeros((1, 9, 9, 3), np.uint8),
                          (5, 5), windows_per_call=count)
