@@ -135,6 +135,12 @@ class ModelConfig:
         dropout: float. Dropout of fc6, fc7 and the attention head.
         imagenet_weights: str or None. Local Keras VGG-16 weights file
             (`load_vgg16_imagenet_weights`); None starts from scratch.
+        init_from: str or None. A trained segmenter (`.keras`, e.g. another
+            run's `model.keras`) to fine-tune: every weight it shares
+            (`load_segmenter_weights`: the trunk, which must have the same
+            width; fc8 when the classes match; the attention head when the
+            scales do) is copied, the rest initialised as usual. Replaces
+            `imagenet_weights`. Defaults to None.
     """
 
     scales: List[float] = dataclasses.field(
@@ -145,6 +151,7 @@ class ModelConfig:
     attention_filters: Optional[int] = None
     dropout: float = 0.5
     imagenet_weights: Optional[str] = None
+    init_from: Optional[str] = None
 
 
 @dataclasses.dataclass
@@ -559,6 +566,11 @@ def validate_config(config):
         _fail("model.imagenet_weights", model.imagenet_weights,
               "needs model.trunk_width=1.0 (ImageNet VGG-16 is full width); "
               f"model.trunk_width={model.trunk_width}")
+    if model.init_from is not None and model.imagenet_weights is not None:
+        _fail("model.init_from", model.init_from,
+              "cannot be combined with model.imagenet_weights="
+              f"{model.imagenet_weights!r} (the trained model already holds "
+              "the trunk: set model.imagenet_weights=null)")
 
     if (opt.steps is None) == (opt.epochs is None):
         raise ValueError(

@@ -6,7 +6,8 @@
    datasets, and writes the resolved config to `<model_dir>/config.yaml`
    (atomically);
 2. inside `strategy.scope()`: builds the `ScaleAttentionSegmenter` (with the
-   mixed-precision policy as its dtype), loads ImageNet weights if
+   mixed-precision policy as its dtype), loads ImageNet weights or a
+   trained segmenter's (`model.init_from`, read before the scope) if
    configured, compiles it with `CaffeSGD`, the step/poly schedule and the
    1 + S losses, and builds the optimizer;
 3. restores `<model_dir>/backup/` (the package's `BackupAndRestore`) if a
@@ -43,7 +44,10 @@ from keras_scaleattn.data.synthetic import SYNTHETIC_CLASS_NAMES
 from keras_scaleattn.data.tfds_sources import tfds_class_names
 from keras_scaleattn.data.voc import VOC_CLASS_NAMES
 from keras_scaleattn.models import ScaleAttentionSegmenter
+from keras_scaleattn.models import load_segmenter_weights
 from keras_scaleattn.models import load_vgg16_imagenet_weights
+from keras_scaleattn.models import segmenter_weight_arrays
+from keras_scaleattn.models.segmenter_weights import describe_loaded
 from keras_scaleattn.training.attention_image_callback import AttentionImageCallback
 from keras_scaleattn.training.backup_and_restore import BackupAndRestore
 from keras_scaleattn.training.caffe_sgd import CaffeSGD
@@ -329,11 +333,19 @@ def build_eval_dataset(config, source):
                          num_classes=config.data.num_classes)
 
 
-def build_model(config):
+def build_model(config, init_weights=None):
     """The `ScaleAttentionSegmenter` of `config.model` (call in the scope).
 
+    Args:
+        config: `ExperimentConfig`.
+        init_weights: None, or the weights of `model.init_from` read by
+            `read_init_weights` (outside the distribution scope) to copy
+            into the model; None with `model.init_from` set reads them here.
+
     Raises:
-        FileNotFoundError: if `model.imagenet_weights` does not exist.
+        FileNotFoundError: if `model.imagenet_weights` or
+            `model.init_from` does not exist.
+        ValueError: if `model.init_from` is no segmenter of this trunk.
     """
     model_config = config.model
     model = ScaleAttentionSegmenter(
@@ -348,7 +360,30 @@ def build_model(config):
     )
     if model_config.imagenet_weights is not None:
         load_vgg16_imagenet_weights(model, _weights_path(config))
+    if model_config.init_from is not None:
+        if init_weights is None:
+            init_weights = read_init_weights(config)
+        report = load_segmenter_weights(model, init_weights,
+                                        argument="model.init_from")
+        print(f"model.init_from={model_config.init_from!r}: "
+              f"{describe_loaded(report)}")
     return model
+
+
+def read_init_weights(config):
+    """The weights of `model.init_from` by path, or None if it is unset.
+
+    Read before `strategy.scope()`, so that the source model's variables
+    are not created (and mirrored) under the strategy.
+
+    Raises:
+        FileNotFoundError, ValueError: naming `model.init_from`, for a
+            missing file or one that is not a segmenter.
+    """
+    if config.model.init_from is None:
+        return None
+    return segmenter_weight_arrays(
+        os.path.expanduser(config.model.init_from), argument="model.init_from")
 
 
 def _weights_path(config):
@@ -520,14 +555,14 @@ def train(config, strategy=None, callbacks=()):
 
     Raises:
         FileExistsError: if `model_dir` already holds a finished run.
-        FileNotFoundError: for a missing `model.imagenet_weights` or dataset
-            folder (from the data loaders).
+        FileNotFoundError: for a missing `model.imagenet_weights`,
+            `model.init_from` or dataset folder (from the data loaders).
         ValueError: for an invalid config, or a `model_dir` holding an
             unfinished run of another config (naming the keys that differ),
             or a backup that cannot be restored.
     """
     validate_config(config)
-    run, opt = config.runtime, config.optimization
+    run = config.runtime
     paths = RunPaths.from_model_dir(run.model_dir)
     if os.path.exists(paths.model) and not os.path.isdir(paths.backup):
         raise FileExistsError(
@@ -539,6 +574,8 @@ def train(config, strategy=None, callbacks=()):
         check_resumable(config, paths)
     if config.model.imagenet_weights is not None:
         _weights_path(config)
+    # Outside every scope, and before anything is written.
+    init_weights = read_init_weights(config)
     if run.tensorboard and importlib.util.find_spec("tensorboard") is None:
         raise ValueError(
             "`runtime.tensorboard` needs the tensorboard package (pip install "
@@ -561,12 +598,14 @@ def train(config, strategy=None, callbacks=()):
             )
         with distribution.scope():
             return _train(config, paths, strategy, callbacks,
-                          num_replicas=devices)
+                          num_replicas=devices, init_weights=init_weights)
     return _train(config, paths, strategy, callbacks,
-                  num_replicas=strategy.num_replicas_in_sync)
+                  num_replicas=strategy.num_replicas_in_sync,
+                  init_weights=init_weights)
 
 
-def _train(config, paths, strategy, callbacks, num_replicas):
+def _train(config, paths, strategy, callbacks, num_replicas,
+           init_weights=None):
     """`train` after its checks, in the JAX distribution's scope if any."""
     run, opt = config.runtime, config.optimization
     chief = is_chief(strategy)
@@ -582,7 +621,7 @@ def _train(config, paths, strategy, callbacks, num_replicas):
         save_config(config, paths.config)
 
     with strategy.scope():
-        model = build_model(config)
+        model = build_model(config, init_weights)
         weights = loss_weights(config, model)
         model.compile(optimizer=build_optimizer(config, keras_accumulation=loop == "fit"),
                       loss="auto", loss_weights=weights)
