@@ -81,6 +81,20 @@ def results_markdown(results):
                        **{f"level scale {s}": v[s]["level"] for s in scales}})
              for bucket, v in own.items()],
             columns, row_header="each scale's own scores") + "\n"
+    if "merge_ceiling" in results:
+        # What a perfect per-pixel choice (or attention weight) over the
+        # model's own per-scale maps would reach (MergeCeiling).
+        rows = [("model", {"mIoU": 100 * results["miou"],
+                           "pixel accuracy": 100 * results["pixel_accuracy"]})]
+        for name, ceiling in results["merge_ceiling"].items():
+            if ceiling is not None:
+                rows.append((name.replace("_", " "), {
+                    "mIoU": 100 * ceiling["miou"],
+                    "pixel accuracy": 100 * ceiling["pixel_accuracy"],
+                    "model's errors fixed %": 100 * ceiling["recovered"]}))
+        text += "\n" + format_markdown_table(
+            rows, ["mIoU", "pixel accuracy", "model's errors fixed %"],
+            row_header="merge ceiling") + "\n"
     return text
 
 

@@ -1,4 +1,4 @@
-"""Evaluation: confusion-matrix mIoU; mIoU, attention and each scale by object size; reports."""
+"""Evaluation: confusion-matrix mIoU; mIoU, attention and each scale by object size; merge ceilings; reports."""
 
 from keras_scaleattn.evaluation.attention_by_size import AttentionBySize
 from keras_scaleattn.evaluation.by_region import AccuracyByRegion
@@ -8,6 +8,8 @@ from keras_scaleattn.evaluation.confusion_matrix import (
 )
 from keras_scaleattn.evaluation.evaluator import compiled_full_resolution
 from keras_scaleattn.evaluation.evaluator import evaluate_segmenter
+from keras_scaleattn.evaluation.merge_ceiling import MergeCeiling
+from keras_scaleattn.evaluation.merge_ceiling import mix_can_label
 from keras_scaleattn.evaluation.object_size import SIZE_BUCKETS
 from keras_scaleattn.evaluation.object_size import ObjectSizeMIoU
 from keras_scaleattn.evaluation.object_size import object_size_masks
@@ -21,6 +23,7 @@ from keras_scaleattn.evaluation.report import write_text_atomic
 __all__ = [
     "AccuracyByRegion",
     "AttentionBySize",
+    "MergeCeiling",
     "ObjectSizeMIoU",
     "SIZE_BUCKETS",
     "ScaleScoresBySize",
@@ -29,6 +32,7 @@ __all__ = [
     "compiled_full_resolution",
     "evaluate_segmenter",
     "format_markdown_table",
+    "mix_can_label",
     "object_size_masks",
     "size_table_row",
     "write_bytes_atomic",

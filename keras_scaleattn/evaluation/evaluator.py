@@ -7,6 +7,7 @@ from keras_scaleattn.evaluation.attention_by_size import AttentionBySize
 from keras_scaleattn.evaluation.confusion_matrix import (
     SegmentationConfusionMatrix,
 )
+from keras_scaleattn.evaluation.merge_ceiling import MergeCeiling
 from keras_scaleattn.evaluation.object_size import ObjectSizeMIoU
 from keras_scaleattn.evaluation.scale_scores_by_size import ScaleScoresBySize
 from keras_scaleattn.inference.compiled import compile_model_function
@@ -115,7 +116,10 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
         mean weight}}`, models with attention only), `scales_by_size`
         (`{bucket: {scale: {"accuracy", "level"}}}`: each scale's own
         score map, see `ScaleScoresBySize`; models with extra supervision
-        only) and `num_images`.
+        only), `merge_ceiling` (`{"best_scale": {...}, "best_mix": {...}}`:
+        the mIoU a perfect per-pixel choice or mix of those maps would
+        reach, see `MergeCeiling`; models with extra supervision only) and
+        `num_images`.
 
     Example:
 
@@ -157,6 +161,9 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
                                       ignore_label=ignore_label,
                                       background_class=background_class)
                     if has_scale_logits else None)
+    ceiling = (MergeCeiling(num_classes, ignore_label=ignore_label,
+                            class_names=class_names)
+               if has_scale_logits else None)
     progress = keras.utils.Progbar(_known_num_batches(dataset, max_batches),
                                    verbose=verbose, unit_name="batch")
     num_images = 0
@@ -178,6 +185,8 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
             attention.update(labels, outputs["attention"])
         if scale_scores is not None:
             scale_scores.update(labels, outputs["scale_logits"])
+            ceiling.update(labels, outputs["scale_logits"],
+                           outputs["class_map"])
         num_images += len(images)
         progress.add(1)
     if num_images == 0:
@@ -188,5 +197,6 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
         results["attention_by_size"] = attention.result(scales)
     if scale_scores is not None:
         results["scales_by_size"] = scale_scores.result(scales)
+        results["merge_ceiling"] = ceiling.result()
     results["num_images"] = num_images
     return results

@@ -192,6 +192,44 @@ def scales_markdown(rows):
                                  row_header="merge, scale's own scores")
 
 
+CEILING_COLUMNS = ["mIoU", "best scale", "best mix", "best mix off edges",
+                   "errors fixed %", "fixed off edges %"]
+
+
+def ceiling_row(label, results):
+    """A row of the merge ceilings (E-Supv variants; else None).
+
+    The model's mIoU beside what a perfect per-pixel choice of scale (`best
+    scale`) or attention weight (`best mix`, two scales) over the model's
+    own per-scale score maps would reach, the same fixing only pixels away
+    from label edges (`best mix off edges`), and the share of the model's
+    wrong pixels each mix would fix, from `results["merge_ceiling"]` (see
+    `MergeCeiling`; with three or more scales the hard choice stands in
+    for the mix in the last two columns).
+    """
+    ceiling = results.get("merge_ceiling")
+    if not ceiling:
+        return None
+    two_scales = ceiling["best_mix"] is not None
+    best = ceiling["best_mix" if two_scales else "best_scale"]
+    off_edges = ceiling["best_mix_off_edges" if two_scales
+                        else "best_scale_off_edges"]
+    row = {"mIoU": 100 * results["miou"],
+           "best scale": 100 * ceiling["best_scale"]["miou"],
+           "errors fixed %": 100 * best["recovered"],
+           "fixed off edges %": 100 * off_edges["recovered"]}
+    if two_scales:
+        row["best mix"] = 100 * best["miou"]
+        row["best mix off edges"] = 100 * off_edges["miou"]
+    return label, row
+
+
+def ceilings_markdown(rows):
+    """The merge ceilings as a Markdown table (see `ceiling_row`)."""
+    return format_markdown_table(rows, CEILING_COLUMNS,
+                                 row_header="merge (own maps' ceiling)")
+
+
 def run_comparison(config, out_dir, variants=DEFAULT_VARIANTS,
                    size_thresholds=(32**2, 96**2), num_pictures=4,
                    train_fn=train, verbose=1):
@@ -200,7 +238,9 @@ def run_comparison(config, out_dir, variants=DEFAULT_VARIANTS,
     results.md holds the comparison table and, for the variants with extra
     supervision, a second table of each scale's own score map by object
     size (`scale_rows`): where each scale is right, and how high its scores
-    stand, which is what a max merge compares.
+    stand, which is what a max merge compares; and a third of the mIoU a
+    perfect per-pixel choice or mix of each model's own score maps would
+    reach (`ceiling_row`): how much any attention could add to them.
 
     A variant whose `<out_dir>/<variant>/model.keras` already exists is not
     trained again (an interrupted comparison resumes; each training run
@@ -249,7 +289,7 @@ def run_comparison(config, out_dir, variants=DEFAULT_VARIANTS,
         if os.path.exists(model_path):
             load_keras_model(model_path, "out_dir")
     os.makedirs(out_dir, exist_ok=True)
-    all_results, rows, own_rows = {}, [], []
+    all_results, rows, own_rows, ceiling_rows = {}, [], [], []
     for variant in variants:
         label = VARIANTS[variant][0]
         cfg = variant_config(config, variant, out_dir)
@@ -278,11 +318,16 @@ def run_comparison(config, out_dir, variants=DEFAULT_VARIANTS,
         all_results[variant] = results
         rows.append(comparison_row(label, results))
         own_rows.extend(scale_rows(label, results))
+        ceiling = ceiling_row(label, results)
+        if ceiling is not None:
+            ceiling_rows.append(ceiling)
         if verbose:
             print(f"[{variant}] mIoU {100 * results['miou']:.2f}")
     table = comparison_markdown(rows)
     if own_rows:
         table += "\n\n" + scales_markdown(own_rows)
+    if ceiling_rows:
+        table += "\n\n" + ceilings_markdown(ceiling_rows)
     write_json_atomic(os.path.join(out_dir, "results.json"), all_results)
     write_text_atomic(os.path.join(out_dir, "results.md"), table + "\n")
     if verbose:

@@ -71,10 +71,22 @@ def test_each_scale_by_size_with_extra_supervision(rng):
                                    .sum(-1)))
             assert got["accuracy"] == pytest.approx(accuracy, abs=1e-6)
             assert got["level"] == pytest.approx(level, abs=1e-4)
+    # The merge ceilings: the label wherever a scale's own argmax has it
+    # (reference by hand), never below the model's own mIoU.
+    ceiling = results["merge_ceiling"]
+    prediction = predict_full_resolution(model, images)["class_map"]
+    valid = labels != 255
+    reached = (scores.argmax(-1) == np.where(valid, labels, 0)[..., None]).any(-1)
+    best = np.where(reached & valid, labels, prediction)
+    assert ceiling["best_scale"]["pixel_accuracy"] == pytest.approx(
+        np.mean(best[valid] == labels[valid]))
+    assert (ceiling["best_mix"]["miou"] >= ceiling["best_scale"]["miou"]
+            >= results["miou"])
     plain = ScaleAttentionSegmenter(num_classes=3, scales=(1.0, 0.5),
                                     extra_supervision=False, **TINY)
-    assert "scales_by_size" not in evaluate_segmenter(plain, batches, 3,
-                                                      verbose=0)
+    plain_results = evaluate_segmenter(plain, batches, 3, verbose=0)
+    assert "scales_by_size" not in plain_results
+    assert "merge_ceiling" not in plain_results
 
 
 def test_max_batches_and_empty_dataset(rng):

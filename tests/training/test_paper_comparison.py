@@ -180,6 +180,11 @@ def test_trains_evaluates_and_reuses(tmp_path):
     assert "scales_by_size" not in results["single"]
     assert "| attention + E-Supv, scale 0.5 |" in table
     assert "single scale, scale" not in table
+    # The merge ceilings of the E-Supv variant's own maps.
+    ceiling = results["attention_esupv"]["merge_ceiling"]
+    assert ceiling["best_mix"]["miou"] >= results["attention_esupv"]["miou"]
+    assert "| merge (own maps' ceiling) |" in table
+    assert table.count("| attention + E-Supv |") == 2
     stored = json.loads((out / "results.json").read_text())
     assert np.isclose(stored["single"]["miou"], results["single"]["miou"])
     assert (out / "pictures" / "attention_esupv_0.png").exists()
@@ -220,6 +225,8 @@ def test_evaluate_script(tmp_path):
     # The model has extra supervision: each scale's own scores are reported.
     assert "each scale's own scores" in result.stdout
     assert "accuracy scale 0.5" in result.stdout
+    assert "| merge ceiling |" in result.stdout and "| best mix |" in result.stdout
+    assert stored["merge_ceiling"]["best_mix"]["miou"] >= stored["miou"]
     for per_scale in stored["scales_by_size"].values():
         for values in per_scale.values():
             # (an empty bucket is NaN, stored as null)
