@@ -116,10 +116,11 @@ def evaluate_segmenter(model, dataset, num_classes, *, class_names=None,
         mean weight}}`, models with attention only), `scales_by_size`
         (`{bucket: {scale: {"accuracy", "level"}}}`: each scale's own
         score map, see `ScaleScoresBySize`; models with extra supervision
-        only), `merge_ceiling` (`{"best_scale": {...}, "best_mix": {...}}`:
-        the mIoU a perfect per-pixel choice or mix of those maps would
-        reach, see `MergeCeiling`; models with extra supervision only) and
-        `num_images`.
+        only), `merge_ceiling` (`{"best_scale": {...}, "best_mix": {...},
+        "best_scale_off_edges": {...}, "best_mix_off_edges": {...}}`: the
+        mIoU a perfect per-pixel choice or mix of those maps would reach,
+        overall and away from label edges, see `MergeCeiling`; models with
+        extra supervision only) and `num_images`.
 
     Example:
 
