@@ -26,10 +26,14 @@ def mix_interval(scale_scores, label):
 
     Returns:
         `(low, high)`: float64 arrays `[...]`. A weight `w` in [0, 1] gets
-        `label` iff `low < w < high`, or `w == 0` with `low < 0 < high`, or
-        `w == 1` with `low < 1 < high`: `low` is -inf where no constraint
-        bounds `w` from below (then `w = 0` is allowed), `high` +inf where
-        none bounds it from above. Where no weight works, `low >= high`.
+        `label` iff `low < w < high`; `low` is -inf where no class bounds
+        `w` from below, `high` +inf where none bounds it from above, and
+        `high` is -inf where some class ties or beats `label` at every
+        weight. No weight works where `max(low, 0) >= min(high, 1)`.
+
+    Raises:
+        ValueError: for scores that are not `[..., 2, C]` over `label`'s
+            shape, or a `label` outside `[0, C)`.
 
     Example:
 
@@ -45,12 +49,20 @@ def mix_interval(scale_scores, label):
             "`scale_scores` must be [..., 2, C] (two scales) with the shape "
             "of `label` before its last two axes. Received: "
             f"scale_scores.shape={scores.shape}, label.shape={label.shape}")
+    num_classes = scores.shape[-1]
+    if label.dtype.kind not in "iu":
+        raise ValueError("`label` must be an integer array of class ids. "
+                         f"Received: label.dtype={label.dtype}")
+    bad = (label < 0) | (label >= num_classes)
+    if bad.any():
+        raise ValueError(
+            f"`label` must hold class ids in [0, {num_classes}) (the last axis "
+            f"of `scale_scores`). Received: {describe_values(label[bad])}")
     own = np.take_along_axis(scores, label[..., None, None], axis=-1)
     # margin_s[c] = f_s[label] - f_s[c]: the mix's margin at w = 1 (scale 1)
     # and at w = 0 (scale 2) is linear in between.
     at_one = own[..., 0, :] - scores[..., 0, :]
     at_zero = own[..., 1, :] - scores[..., 1, :]
-    num_classes = scores.shape[-1]
     others = np.arange(num_classes) != label[..., None]
     slope = at_one - at_zero
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -110,8 +122,8 @@ class MergeCeiling:
       weights then form a polygon; the hard choice is still reported).
     - `best_scale_off_edges`, `best_mix_off_edges`: the same, fixing only
       the pixels at least `edge_band` pixels from a label edge. Near an
-      edge the two scales' upsampled maps (stride 8 and 16) place the
-      boundary a few pixels apart, so an oracle that picks per pixel the
+      edge the scales' upsampled maps (strides 8 and 16 for scales 1 and
+      0.5) place the boundary a few pixels apart, so an oracle that picks per pixel the
       scale whose boundary happens to fall right gains there a lot that no
       attention head, whose weights live on the stride-8 grid, can: the
       off-edge ceilings leave that out. (DeepLab measures accuracy near

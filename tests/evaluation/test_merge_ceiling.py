@@ -154,3 +154,5 @@ def test_bad_input_is_named(rng):
         ceiling.update(label, np.zeros((4, 4, 3, 3)), label)
     with pytest.raises(ValueError, match="two scales"):
         mix_interval(np.zeros((4, 3, 3)), np.zeros(4, int))
+    with pytest.raises(ValueError, match=r"class ids in \[0, 3\).*\[3\]"):
+        mix_can_label(np.zeros((4, 2, 3)), np.array([0, 1, 2, 3]))
