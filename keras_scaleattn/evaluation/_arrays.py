@@ -41,6 +41,31 @@ def describe_values(values, limit=10):
     return f"[{shown}]"
 
 
+def valid_class_pixels(label, ignore_label, num_classes, scores_name):
+    """The pixels of `label` that count; raises for class ids out of range.
+
+    Args:
+        label: int array of class ids.
+        ignore_label: int or None. Pixels with this label do not count.
+        num_classes: int. Class ids must be in `[0, num_classes)`.
+        scores_name: str. The argument whose last axis gives `num_classes`,
+            named in the error.
+
+    Returns:
+        bool array of `label`'s shape: True where the label is not ignored.
+    """
+    valid = (label != ignore_label if ignore_label is not None
+             else np.ones(label.shape, bool))
+    out_of_range = valid & ((label < 0) | (label >= num_classes))
+    if out_of_range.any():
+        raise ValueError(
+            f"`label` values must be in [0, {num_classes}) (the number of "
+            f"classes of `{scores_name}`) or {ignore_label}. Received: "
+            f"{describe_values(label[out_of_range])}"
+        )
+    return valid
+
+
 def check_thresholds(thresholds):
     """Validates a (small/medium, medium/large) pair of pixel-area bounds."""
     try:

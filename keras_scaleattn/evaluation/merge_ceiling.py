@@ -5,6 +5,7 @@ from scipy import ndimage
 
 from keras_scaleattn.evaluation._arrays import as_class_array
 from keras_scaleattn.evaluation._arrays import describe_values
+from keras_scaleattn.evaluation._arrays import valid_class_pixels
 from keras_scaleattn.evaluation.confusion_matrix import (
     SegmentationConfusionMatrix,
 )
@@ -222,13 +223,8 @@ class MergeCeiling:
                 f"`scale_scores` must keep {self._num_scales} scales across "
                 f"updates. Received: scale_scores.shape={scores.shape}")
         self._num_scales = num_scales
-        valid = (label != self.ignore_label if self.ignore_label is not None
-                 else np.ones(label.shape, bool))
-        bad = valid & ((label < 0) | (label >= num_classes))
-        if bad.any():
-            raise ValueError(
-                f"`label` values must be in [0, {num_classes}) or "
-                f"{self.ignore_label}. Received: {describe_values(label[bad])}")
+        valid = valid_class_pixels(label, self.ignore_label, num_classes,
+                                   "scale_scores")
         target = np.where(valid, label, 0)
         wrong = valid & (prediction != label)
         self._wrong += int(wrong.sum())

@@ -3,6 +3,7 @@
 import numpy as np
 from scipy import special
 
+from keras_scaleattn.evaluation._arrays import valid_class_pixels
 from keras_scaleattn.evaluation._per_scale_by_size import PerScaleBySize
 
 
@@ -68,15 +69,8 @@ class ScaleScoresBySize(PerScaleBySize):
                                   "[H, W, S, C]", 2)
         num_scales, num_classes = scores.shape[-2:]
         self._check_num_scales(num_scales, "scale_scores", scores.shape)
-        valid = (label != self.ignore_label if self.ignore_label is not None
-                 else np.ones(label.shape, bool))
-        out_of_range = valid & ((label < 0) | (label >= num_classes))
-        if out_of_range.any():
-            raise ValueError(
-                f"`label` values must be in [0, {num_classes}) (the number of "
-                f"classes of `scale_scores`) or {self.ignore_label}. Received: "
-                f"{sorted(np.unique(label[out_of_range]).tolist())[:10]}"
-            )
+        valid = valid_class_pixels(label, self.ignore_label, num_classes,
+                                   "scale_scores")
         # Ignored pixels may hold any label; they are never in a bucket.
         truth = np.where(valid, label, 0)[..., None]
         self._add(label, {
